@@ -1,0 +1,276 @@
+"""The library call: scrub one X12 stream into a corrected stream and findings.
+
+Data flow, in one direction::
+
+    bytes -> x12.tokenize -> claims.ClaimStream -> rules -> fixes -> x12.Envelope -> output
+
+Segments outside claims are written as received.  Each claim is checked, its
+fixable findings applied, and checked again until nothing more changes (a
+bounded loop), then written.  Memory is bounded by the largest claim.
+"""
+from __future__ import annotations
+
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import BinaryIO, Callable, Iterable
+
+from .claims.model import Claim
+from .claims.walker import ClaimStream, Passthrough, PendingClaim, build_claim, describe_transaction
+from .findings import ERROR, INFO, Finding
+from .fixes.apply import apply_groups, rewrite
+from .profiles import DEFAULT, Profile
+from .rules import RULES, Context, Issue
+from .x12.envelope import CHECKS, Envelope, Problem
+from .x12.tokenizer import Segment, Tokenizer, X12Error
+
+MAX_PASSES = 6
+
+NOTICES = {
+    "TXN001": ("info", "A transaction that is not a 5010 837P or 837I is passed through unchanged."),
+    "INT001": ("error", "A rule failed on this claim; the claim is passed through unchanged."),
+}
+
+
+@dataclass
+class Stats:
+    bytes_in: int = 0
+    bytes_out: int = 0
+    segments: int = 0
+    claims: int = 0
+    lines: int = 0
+    drug_lines: int = 0
+    lines_fixed: int = 0
+    jw_units_added: int = 0
+    findings: Counter = field(default_factory=Counter)
+    errors_remaining: int = 0
+    fixes: int = 0
+
+
+@dataclass
+class Result:
+    corrected: bytes
+    findings: list[Finding]
+    stats: Stats
+
+    @property
+    def changed(self) -> bool:
+        return self.stats.fixes > 0
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.remains]
+
+
+class Scrubber:
+    """Scrub streams with one profile and one set of reference data."""
+
+    def __init__(self, profile: Profile | None = None, refdata=None, file: str = ""):
+        from .refdata import load_refdata
+
+        self.profile = profile or DEFAULT
+        self.refdata = refdata if refdata is not None else load_refdata()
+        self.file = file
+        self.rules = [r() for r in RULES if self.profile.rule_enabled(r.code)]
+
+    # -- public ---------------------------------------------------------------
+    def scrub(self, data: bytes | BinaryIO) -> Result:
+        inp = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+        out = io.BytesIO()
+        findings: list[Finding] = []
+        stats = self.scrub_stream(inp, out, findings.append)
+        return Result(out.getvalue(), findings, stats)
+
+    def scrub_stream(self, inp: BinaryIO, out: BinaryIO, sink: Callable[[Finding], None]) -> Stats:
+        """Scrub ``inp`` into ``out``, passing each finding to ``sink``.
+
+        Raises :class:`X12Error` when the input cannot be read as X12; what
+        was written to ``out`` by then must be discarded by the caller.
+        """
+        stats = Stats()
+        run = _Run(self, out, sink, stats)
+        tok = Tokenizer(inp)
+        for seg in tok:
+            stats.segments += 1
+            if tok.notes:
+                run.tokenizer_notes(tok.notes)
+            for unit in run.stream.feed(seg):
+                run.unit(unit)
+        if tok.notes:
+            run.tokenizer_notes(tok.notes)
+        for unit in run.stream.flush():
+            run.unit(unit)
+        run.finish()
+        stats.bytes_in = tok.bytes_read
+        return stats
+
+    # -- checking one claim --------------------------------------------------
+    def check_claim(self, pending: PendingClaim, env: Envelope) -> tuple[list[Segment], list[tuple[Issue, str, bool, Claim]]]:
+        """Check and fix one claim.  Returns its output segments and its
+        findings as (issue, code, fixed, claim-as-checked)."""
+        ctx = Context(self.refdata, self.profile)
+        segments = pending.segments
+        reported: list[tuple[Issue, str, bool, Claim]] = []
+        for _ in range(MAX_PASSES):
+            claim = build_claim(
+                PendingClaim(pending.kind, segments, pending.context, pending.ordinal),
+                env.interchange, env.transaction,
+            )
+            issues = self._run_rules(claim, ctx)
+            fixable = [(i, c) for i, c in issues if i.edits]
+            if not fixable:
+                reported.extend((i, c, False, claim) for i, c in issues)
+                return segments, reported
+            segments, applied = apply_groups(segments, [i.edits for i, _ in fixable])
+            for pos in applied:
+                issue, code = fixable[pos]
+                reported.append((issue, code, True, claim))
+        # not stable after MAX_PASSES: report what is left, unfixed
+        claim = build_claim(PendingClaim(pending.kind, segments, pending.context, pending.ordinal),
+                            env.interchange, env.transaction)
+        reported.extend((i, c, False, claim) for i, c in self._run_rules(claim, ctx))
+        return segments, reported
+
+    def _run_rules(self, claim: Claim, ctx: Context) -> list[tuple[Issue, str]]:
+        found: list[tuple[Issue, str]] = []
+        for rule in self.rules:
+            try:
+                for issue in rule.check(claim, ctx):
+                    found.append((issue, rule.code))
+            except Exception as exc:  # a rule bug must not stop the file
+                found.append((Issue(f"rule {rule.code} failed: {type(exc).__name__}: {exc}", segment=claim.clm),
+                              "INT001"))
+        return found
+
+
+class _Run:
+    """The state of one scrub of one stream."""
+
+    def __init__(self, scrubber: Scrubber, out: BinaryIO, sink, stats: Stats):
+        self.s = scrubber
+        self.out = out
+        self.sink = sink
+        self.stats = stats
+        self.stream = ClaimStream()
+        self.env = Envelope()
+        self.write = out.write
+
+    # -- emitting ------------------------------------------------------------
+    def emit(self, f: Finding) -> None:
+        self.stats.findings[f.code] += 1
+        if f.remains:
+            self.stats.errors_remaining += 1
+        if f.fixed:
+            self.stats.fixes += 1
+        self.sink(f)
+
+    def finding(self, code: str, severity: str, message: str, seg: Segment | None, where=None, **kw) -> Finding:
+        interchange, transaction = where or (self.env.interchange, self.env.transaction)
+        return Finding(
+            code=code, severity=severity, message=message, file=self.s.file,
+            interchange=interchange, transaction=transaction,
+            segment=seg.tag if seg is not None else "",
+            segment_index=(seg.received.index if seg is not None else None),
+            profile=self.s.profile.name, **kw,
+        )
+
+    def problem(self, p: Problem, where=None) -> None:
+        sev = self.s.profile.severity(p.code, CHECKS[p.code].severity)
+        self.emit(self.finding(p.code, sev, p.message, p.segment, where, element=p.element, original=p.original,
+                               corrected=p.corrected, fixed=p.fixed))
+
+    def tokenizer_notes(self, notes: list) -> None:
+        for code, index, offset, message in notes:
+            self.emit(Finding(code=code, severity=CHECKS[code].severity, message=f"{message} (byte {offset})",
+                              file=self.s.file, segment_index=index, profile=self.s.profile.name))
+        notes.clear()
+
+    # -- units ---------------------------------------------------------------
+    def unit(self, unit) -> None:
+        if isinstance(unit, Passthrough):
+            seg = unit.segment
+            if seg.tag == "ST" and unit.kind is None:
+                self.put(seg)
+                self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
+                                       "is not a 5010 837P/837I: passed through unchanged", seg))
+                return
+            self.put(seg)
+        else:
+            self.claim(unit)
+
+    def claim(self, pending: PendingClaim) -> None:
+        st = self.stats
+        st.claims += 1
+        segments, reported = self.s.check_claim(pending, self.env)
+        for issue, code, fixed, claim in reported:
+            self.emit(self.issue_finding(issue, code, fixed, claim))
+        final = build_claim(PendingClaim(pending.kind, segments, pending.context, pending.ordinal))
+        st.lines += len(final.lines)
+        st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or _is_drug_code(ln.code.text))
+        st.lines_fixed += len({id(i.line) for i, _, fixed, _ in reported if fixed and i.line is not None})
+        st.jw_units_added += _jw_units(pending.segments, segments)
+        removed = sum(1 for s in pending.segments if s.index) - sum(1 for s in segments if not s.inserted)
+        for seg in segments:
+            self.put(seg)
+        if removed:
+            self.env.removed(removed)
+
+    def issue_finding(self, issue: Issue, code: str, fixed: bool, claim: Claim) -> Finding:
+        rule = RULES.get(code)
+        default = rule.severity if rule else NOTICES.get(code, (ERROR,))[0]
+        severity = issue.severity or self.s.profile.severity(code, default)
+        seg = issue.where
+        line = issue.line
+        return Finding(
+            code=code, severity=severity, message=issue.message, file=self.s.file,
+            interchange=claim.interchange, transaction=claim.transaction,
+            claim_id=claim.clm.received.element(1), claim_index=claim.ordinal,
+            line_number=line.received_number if line is not None else "",
+            segment=seg.tag if seg is not None else "",
+            segment_index=seg.received.index if seg is not None else None,
+            element=issue.ref.name if issue.ref is not None else "",
+            original=issue.original, corrected=issue.corrected, fixed=fixed,
+            profile=self.s.profile.name,
+        )
+
+    def put(self, seg: Segment) -> None:
+        where = (self.env.interchange, self.env.transaction)  # before a trailer closes them
+        seg, problems = self.env.feed(seg)
+        if problems:
+            edits = [e for p in problems for e in p.edits]
+            if edits:
+                seg = rewrite(seg, edits)
+            for p in problems:
+                self.problem(p, where if seg.tag in ("SE", "GE", "IEA") else None)
+        self.write(seg.raw)
+        self.stats.bytes_out += len(seg.raw)
+
+    def finish(self) -> None:
+        for p in self.env.finish():
+            self.problem(p)
+
+
+def _is_drug_code(code: str) -> bool:
+    return code[:1] in ("J", "Q") or code in ("C9399",)
+
+
+def _jw_units(before: list[Segment], after: list[Segment]) -> int:
+    """Units on JW lines the scrubber inserted."""
+    total = 0
+    for seg in after:
+        if seg.inserted and seg.tag in ("SV1", "SV2"):
+            el = 1 if seg.tag == "SV1" else 2
+            if "JW" in seg.components(el)[2:6]:
+                try:
+                    total += int(float(seg.element(4 if seg.tag == "SV1" else 5)))
+                except ValueError:
+                    pass
+    return total
+
+
+def scrub(data: bytes | BinaryIO, profile: Profile | None = None, refdata=None, file: str = "") -> Result:
+    """Scrub one X12 file held in memory (or a binary stream): the library call."""
+    return Scrubber(profile, refdata, file).scrub(data)
+
+
+__all__ = ["scrub", "Scrubber", "Result", "Stats", "X12Error", "NOTICES"]

@@ -1,0 +1,121 @@
+"""The rule contract and the rule table.
+
+A rule is a small class with a stable ``code`` (e.g. ``NDC001``), a ``name``,
+a docstring whose first line is its summary and which shows a bad and a good
+example, a default ``severity`` and a ``fixable`` flag.  ``check`` looks at a
+claim and yields :class:`Issue` records, each with the edits that would fix
+it.  Rules never build bytes: :mod:`scrubber.fixes` applies the edits.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Iterable
+
+from ..claims.model import Claim, Ref, ServiceLine
+from ..findings import ERROR, INFO, WARNING
+from ..x12.tokenizer import Segment
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..profiles import Profile
+    from ..refdata import RefData
+
+
+@dataclass(frozen=True, eq=False)
+class Issue:
+    """What a rule found, where, and the edits that fix it (if any)."""
+
+    message: str
+    ref: Ref | None = None
+    line: ServiceLine | None = None
+    segment: Segment | None = None  # when the issue is about a whole segment
+    original: str = ""
+    corrected: str = ""
+    edits: tuple = ()
+    severity: str | None = None  # overrides the rule's default (e.g. from the profile)
+
+    @property
+    def where(self) -> Segment | None:
+        if self.ref is not None:
+            return self.ref.segment
+        if self.segment is not None:
+            return self.segment
+        return self.line.service if self.line is not None else None
+
+
+@dataclass
+class Context:
+    """What rules may consult besides the claim: reference data and the payer profile."""
+
+    refdata: "RefData"
+    profile: "Profile"
+
+
+class Rule:
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    severity: ClassVar[str] = ERROR
+    fixable: ClassVar[bool] = False
+
+    def check(self, claim: Claim, ctx: Context) -> Iterable[Issue]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- documentation --------------------------------------------------------
+    @classmethod
+    def summary(cls) -> str:
+        doc = inspect.getdoc(cls) or ""
+        return doc.splitlines()[0] if doc else ""
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.getdoc(cls) or ""
+
+    @classmethod
+    def family(cls) -> str:
+        return cls.code.rstrip("0123456789")
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {
+            "code": cls.code,
+            "name": cls.name,
+            "severity": cls.severity,
+            "fixable": cls.fixable,
+            "summary": cls.summary(),
+            "doc": cls.doc(),
+        }
+
+
+class RuleTable:
+    """The explicit table of rules; a duplicate code is refused."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, type[Rule]] = {}
+
+    def register(self, cls: type[Rule]) -> type[Rule]:
+        if not cls.code or not cls.name:
+            raise ValueError(f"rule {cls.__name__} has no code or name")
+        if cls.code in self._rules:
+            raise ValueError(f"duplicate rule code {cls.code}: {cls.__name__} and {self._rules[cls.code].__name__}")
+        if cls.severity not in (ERROR, WARNING, INFO):
+            raise ValueError(f"rule {cls.code} has an unknown severity {cls.severity!r}")
+        if not cls.summary():
+            raise ValueError(f"rule {cls.code} has no docstring")
+        self._rules[cls.code] = cls
+        return cls
+
+    def __iter__(self):
+        return iter(sorted(self._rules.values(), key=lambda r: r.code))
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def get(self, code: str) -> type[Rule] | None:
+        return self._rules.get(code)
+
+    def codes(self) -> list[str]:
+        return sorted(self._rules)
+
+
+RULES = RuleTable()
+register = RULES.register

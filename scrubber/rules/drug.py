@@ -1,0 +1,143 @@
+"""What the rules know about one drug line: its code, NDC and unit arithmetic.
+
+:func:`facts` reads a service line against the reference data once, so each
+rule asks the same questions the same way.  Nothing here builds bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from ..claims.model import Claim, ServiceLine
+from ..refdata import RefData
+from ..refdata.ndc import resolve_ndc
+from ..refdata.units import ndc_quantity_to_hcpcs_units, round_up_units
+
+CENT = Decimal("0.01")
+QTY_PLACES = Decimal("0.001")
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """An X12 decimal (R type) as a Decimal, or None."""
+    t = text.strip()
+    if not t:
+        return None
+    try:
+        d = Decimal(t)
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def x12_decimal(d: Decimal) -> str:
+    """Format per X12 decimal rules: no plus sign, no leading or trailing
+    zeros, and a decimal point only when there is a fraction."""
+    d = d.normalize()
+    if d == d.to_integral_value():
+        return str(d.quantize(Decimal(1)))
+    s = format(d, "f")
+    if s.startswith("0."):
+        s = s[1:]
+    elif s.startswith("-0."):
+        s = "-" + s[2:]
+    return s
+
+
+def money(d: Decimal) -> Decimal:
+    return d.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass
+class DrugFacts:
+    line: ServiceLine
+    code: str
+    drug: object | None  # refdata DrugCode
+    ndc_status: str  # ok, normalized, ambiguous, unknown, invalid, absent
+    ndc11: str | None
+    entries: tuple  # crosswalk entries for the NDC (any code)
+    entry: object | None  # the crosswalk entry for this NDC and this code
+    quantity: Decimal | None  # CTP04
+    ndc_units: Decimal | None  # HCPCS units the NDC quantity amounts to (exact)
+    conversion_problem: str
+    billed: Decimal | None  # SV104 / SV205
+
+    @property
+    def is_drug(self) -> bool:
+        return self.drug is not None or bool(self.entries) or self.line.lin is not None
+
+    @property
+    def single_dose(self) -> bool:
+        return bool(self.drug is not None and getattr(self.drug, "single_dose", None))
+
+    @property
+    def is_jw(self) -> bool:
+        return "JW" in self.line.modifier_codes
+
+    @property
+    def package_units(self) -> Decimal | None:
+        """HCPCS units in one item (vial) of the NDC's package."""
+        e = self.entry
+        if e is None:
+            return None
+        return e.billunits or e.billunitspkg
+
+
+def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
+    code = line.code.text.strip().upper()
+    drug = refdata.drug(code) if code else None
+    raw = line.ndc.text.strip()
+    ndc11 = None
+    entries: tuple = ()
+    status = "absent"
+    if raw:
+        res = resolve_ndc(raw, refdata.knows_ndc)
+        status, ndc11 = res.status, res.ndc11
+        if ndc11:
+            entries = tuple(refdata.ndc_entries(ndc11))
+    entry = next((e for e in entries if e.hcpcs == code), None)
+    quantity = parse_decimal(line.ndc_quantity.text)
+    ndc_units = None
+    problem = ""
+    if entry is not None and quantity is not None and drug is not None:
+        unit = line.ndc_unit.text.strip().upper()
+        try:
+            ndc_units = ndc_quantity_to_hcpcs_units(quantity, unit, entry, drug)
+        except Exception as exc:  # the converter says why it cannot
+            problem = str(exc)
+        if ndc_units is None and not problem:
+            problem = f"no conversion from {unit or 'an empty unit'} for NDC {ndc11}"
+    return DrugFacts(line, code, drug, status, ndc11, entries, entry, quantity, ndc_units, problem,
+                     parse_decimal(line.units.text))
+
+
+def claim_facts(claim: Claim, refdata: RefData) -> list[DrugFacts]:
+    return [facts(line, refdata) for line in claim.lines]
+
+
+def rounded(d: Decimal) -> Decimal:
+    return round_up_units(d)
+
+
+def same_drug_date(a: DrugFacts, b: DrugFacts) -> bool:
+    return a.code == b.code and a.line.service_date == b.line.service_date
+
+
+def has_jw_line(all_facts: list[DrugFacts], f: DrugFacts, profile=None) -> bool:
+    """The claim has (or, with ``profile``, is about to get) a JW line for this drug and date."""
+    return any(
+        same_drug_date(o, f) and (o.is_jw or (profile is not None and pending_waste(o, profile)))
+        for o in all_facts if o is not f
+    )
+
+
+def pending_waste(f: DrugFacts, profile) -> bool:
+    """The NDC quantity shows undocumented waste that the units rule will split off."""
+    if f.ndc_units is None or f.billed is None or f.is_jw or not f.single_dose:
+        return False
+    policy = profile.drug(f.code)
+    if policy.units_source != "ndc" or not policy.waste_billable:
+        return False
+    n = rounded(f.ndc_units)
+    b = rounded(f.billed)
+    pkg = f.package_units
+    return n > b and pkg is not None and (n - b) < pkg

@@ -1,0 +1,263 @@
+"""Envelope checks: ISA/IEA, GS/GE and ST/SE pairing, control numbers, counts.
+
+The :class:`Envelope` is fed the segments in output order.  It checks that
+every header has its trailer, that trailer control numbers match their
+headers, and recounts SE01 (segments), GE01 (transactions) and IEA01 (groups).
+A wrong count or control number in a trailer is fixed by rewriting the
+trailer; everything else is reported.  It knows nothing about claims.
+
+Findings are returned as :class:`Problem` tuples; the pipeline adds the file
+and claim context.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..fixes.edit import SetValue
+from .tokenizer import Segment, is_segment_tag
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    name: str
+    severity: str
+    fixable: bool
+    summary: str
+
+
+CHECKS = {
+    c.code: c
+    for c in (
+        Check("ENV001", "interchange-unclosed", "error", False,
+              "An ISA has no IEA before the next ISA or the end of the file."),
+        Check("ENV002", "trailer-without-header", "error", False,
+              "An IEA, GE or SE has no open ISA, GS or ST."),
+        Check("ENV003", "group-unclosed", "error", False,
+              "A GS has no GE before its IEA, or an ST no SE before its GE."),
+        Check("ENV004", "control-number-mismatch", "error", True,
+              "IEA02, GE02 or SE02 differs from ISA13, GS06 or ST02. Fixed: the trailer takes the header's number."),
+        Check("ENV005", "count-mismatch", "error", True,
+              "SE01, GE01 or IEA01 does not count what it encloses. Fixed by recounting."),
+        Check("ENV006", "count-updated", "info", True,
+              "SE01 was recounted after the scrubber inserted or removed segments."),
+        Check("ENV007", "empty-segment", "error", False,
+              "Two segment terminators in a row (an empty segment); kept as received."),
+        Check("ENV008", "bad-segment-id", "error", False,
+              "A segment id is not two or three upper-case letters and digits."),
+        Check("ENV009", "outside-envelope", "error", False,
+              "A segment stands outside any ISA/IEA or GS/GE or ST/SE envelope."),
+        Check("ENV010", "isa-width", "warning", False,
+              "The ISA is not 106 bytes long: its fixed-width fields have the wrong size."),
+        Check("ENV011", "text-before-isa", "warning", False,
+              "Bytes other than a byte order mark or white space stand before the first ISA."),
+        Check("ENV012", "truncated", "error", False,
+              "The file ends inside a segment, or inside an open envelope."),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    segment: Segment | None
+    element: str = ""
+    original: str = ""
+    corrected: str = ""
+    fixed: bool = False
+    edits: tuple = ()
+
+    @property
+    def severity(self) -> str:
+        return CHECKS[self.code].severity
+
+
+@dataclass
+class _Open:
+    header: Segment
+    control: str
+    count: int = 0  # segments (ST), transactions (GS) or groups (ISA) in the output
+    received: int = 0  # the same, as received (inserted segments not counted)
+
+
+class Envelope:
+    """Tracks the open envelopes while segments go by, in output order."""
+
+    def __init__(self) -> None:
+        self.isa: _Open | None = None
+        self.gs: _Open | None = None
+        self.st: _Open | None = None
+        self.last: Segment | None = None
+
+    # the control numbers of the envelopes now open (for locating findings)
+    @property
+    def interchange(self) -> str:
+        return self.isa.control if self.isa else ""
+
+    @property
+    def transaction(self) -> str:
+        return self.st.control if self.st else ""
+
+    @property
+    def transaction_header(self) -> Segment | None:
+        return self.st.header if self.st else None
+
+    @property
+    def group_header(self) -> Segment | None:
+        return self.gs.header if self.gs else None
+
+    def feed(self, seg: Segment) -> tuple[Segment, list[Problem]]:
+        """Check one segment; returns it (rewritten if a trailer needed fixing)."""
+        problems: list[Problem] = []
+        if seg.index == 0:  # white space after the last segment
+            return seg, problems
+        self.last = seg
+        if seg.is_empty:
+            problems.append(Problem("ENV007", "empty segment (two terminators in a row)", seg))
+            if self.st:
+                self._count(seg)
+            return seg, problems
+        tag = seg.tag
+        if not is_segment_tag(tag):
+            problems.append(Problem("ENV008", f"segment id {tag[:10]!r} is not a valid X12 segment id", seg))
+        if tag == "ISA":
+            self._close_all(seg, problems, "a new ISA")
+            self.isa = _Open(seg, seg.element(13).strip())
+            return seg, problems
+        if tag == "IEA":
+            return self._close_isa(seg, problems)
+        if self.isa is None:
+            problems.append(Problem("ENV009", f"{tag} outside an ISA/IEA interchange", seg))
+            return seg, problems
+        if tag == "GS":
+            if self.gs:
+                self._unclosed_gs(seg, problems)
+            self.gs = _Open(seg, seg.element(6))
+            return seg, problems
+        if tag == "GE":
+            return self._close_gs(seg, problems)
+        if tag == "ST":
+            if self.st:
+                problems.append(Problem("ENV003", f"ST {self.st.control} has no SE before the next ST", seg))
+            if self.gs is None:
+                problems.append(Problem("ENV009", "ST outside a GS/GE group", seg))
+            self.st = _Open(seg, seg.element(2), 1, 1)
+            return seg, problems
+        if tag == "SE":
+            return self._close_st(seg, problems)
+        if self.st is None:
+            problems.append(Problem("ENV009", f"{tag} outside an ST/SE transaction", seg))
+        else:
+            self._count(seg)
+        return seg, problems
+
+    def _count(self, seg: Segment) -> None:
+        self.st.count += 1
+        if not seg.inserted:
+            self.st.received += 1
+
+    def removed(self, n: int) -> None:
+        """The scrubber removed ``n`` received segments from the open transaction."""
+        if self.st:
+            self.st.received += n
+
+    def finish(self) -> list[Problem]:
+        """The end of the file: every open envelope is unclosed."""
+        problems: list[Problem] = []
+        self._close_all(self.last, problems, "the end of the file", code="ENV012")
+        return problems
+
+    # -- closing -----------------------------------------------------------
+    def _close_all(self, seg, problems, where, code="ENV001") -> None:
+        if self.st:
+            problems.append(Problem(code if code == "ENV012" else "ENV003",
+                                    f"ST {self.st.control} has no SE before {where}", seg))
+            self.st = None
+        if self.gs:
+            problems.append(Problem(code if code == "ENV012" else "ENV003",
+                                    f"GS {self.gs.control} has no GE before {where}", seg))
+            self.gs = None
+        if self.isa:
+            problems.append(Problem(code, f"ISA {self.isa.control} has no IEA before {where}", seg))
+            self.isa = None
+
+    def _unclosed_gs(self, seg, problems) -> None:
+        if self.st:
+            problems.append(Problem("ENV003", f"ST {self.st.control} has no SE", seg))
+            self.st = None
+        problems.append(Problem("ENV003", f"GS {self.gs.control} has no GE", seg))
+        if self.isa:
+            self.isa.count += 1
+            self.isa.received += 1
+        self.gs = None
+
+    def _close_st(self, seg, problems):
+        if self.st is None:
+            problems.append(Problem("ENV002", "SE without an open ST", seg))
+            return seg, problems
+        st, self.st = self.st, None
+        st.count += 1
+        st.received += 1
+        if self.gs:
+            self.gs.count += 1
+            self.gs.received += 1
+        return _fix_trailer(seg, "SE", st, problems)
+
+    def _close_gs(self, seg, problems):
+        if self.gs is None:
+            problems.append(Problem("ENV002", "GE without an open GS", seg))
+            return seg, problems
+        if self.st:
+            problems.append(Problem("ENV003", f"ST {self.st.control} has no SE before GE", seg))
+            self.st = None
+        gs, self.gs = self.gs, None
+        if self.isa:
+            self.isa.count += 1
+            self.isa.received += 1
+        return _fix_trailer(seg, "GE", gs, problems)
+
+    def _close_isa(self, seg, problems):
+        if self.isa is None:
+            problems.append(Problem("ENV002", "IEA without an open ISA", seg))
+            return seg, problems
+        if self.gs:
+            self._unclosed_gs(seg, problems)
+        isa, self.isa = self.isa, None
+        return _fix_trailer(seg, "IEA", isa, problems)
+
+
+def _fix_trailer(seg: Segment, tag: str, opened: "_Open", problems: list[Problem]):
+    """Check a trailer's count (element 1) and control number (element 2).
+
+    A wrong value is fixed by an edit that sets the right one; the caller
+    applies the edits.  When the received count was right and only the
+    scrubber's own edits changed it, the update is reported as ENV006.
+    """
+    edits = []
+    have_count = seg.element(1)
+    want_count = str(opened.count)
+    if have_count != want_count:
+        if have_count == str(opened.received):
+            code, msg = "ENV006", f"{tag}01 recounted from {have_count} to {want_count} after the scrubber's edits"
+        else:
+            code = "ENV005"
+            msg = f"{tag}01 is {have_count or 'empty'} but the {_counted(tag)} count is {opened.received}"
+            if opened.received != opened.count:
+                msg += f" ({want_count} after the scrubber's edits)"
+            msg += "; recounted"
+        edit = SetValue(seg, 1, None, want_count)
+        edits.append(edit)
+        problems.append(Problem(code, msg, seg, f"{tag}01", have_count, want_count, True, (edit,)))
+    have_ctl = seg.element(2)
+    control = opened.control
+    if (have_ctl.strip() if tag == "IEA" else have_ctl) != control:
+        edit = SetValue(seg, 2, None, control)
+        edits.append(edit)
+        problems.append(Problem("ENV004", f"{tag}02 {have_ctl!r} does not match the header's {control!r}",
+                                seg, f"{tag}02", have_ctl, control, True, (edit,)))
+    return seg, problems
+
+
+def _counted(tag: str) -> str:
+    return {"SE": "segment", "GE": "transaction set", "IEA": "functional group"}[tag]
