@@ -105,9 +105,10 @@ class Scrubber:
         return stats
 
     # -- checking one claim --------------------------------------------------
-    def check_claim(self, pending: PendingClaim, env: Envelope) -> tuple[list[Segment], list[tuple[Issue, str, bool, Claim]]]:
-        """Check and fix one claim.  Returns its output segments and its
-        findings as (issue, code, fixed, claim-as-checked)."""
+    def check_claim(self, pending: PendingClaim, env: Envelope) -> tuple[Claim, list[tuple[Issue, str, bool, Claim]]]:
+        """Check and fix one claim.  Returns the corrected claim (its
+        ``segments`` are the output) and its findings as (issue, code, fixed,
+        claim-as-checked)."""
         ctx = Context(self.refdata, self.profile)
         segments = pending.segments
         reported: list[tuple[Issue, str, bool, Claim]] = []
@@ -120,7 +121,7 @@ class Scrubber:
             fixable = [(i, c) for i, c in issues if i.edits]
             if not fixable:
                 reported.extend((i, c, False, claim) for i, c in issues)
-                return segments, reported
+                return claim, reported
             segments, applied = apply_groups(segments, [i.edits for i, _ in fixable])
             for pos in applied:
                 issue, code = fixable[pos]
@@ -129,7 +130,7 @@ class Scrubber:
         claim = build_claim(PendingClaim(pending.kind, segments, pending.context, pending.ordinal),
                             env.interchange, env.transaction)
         reported.extend((i, c, False, claim) for i, c in self._run_rules(claim, ctx))
-        return segments, reported
+        return claim, reported
 
     def _run_rules(self, claim: Claim, ctx: Context) -> list[tuple[Issue, str]]:
         found: list[tuple[Issue, str]] = []
@@ -201,10 +202,10 @@ class _Run:
     def claim(self, pending: PendingClaim) -> None:
         st = self.stats
         st.claims += 1
-        segments, reported = self.s.check_claim(pending, self.env)
+        final, reported = self.s.check_claim(pending, self.env)
+        segments = final.segments
         for issue, code, fixed, claim in reported:
             self.emit(self.issue_finding(issue, code, fixed, claim))
-        final = build_claim(PendingClaim(pending.kind, segments, pending.context, pending.ordinal))
         st.lines += len(final.lines)
         st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or _is_drug_code(ln.code.text))
         st.lines_fixed += len({id(i.line) for i, _, fixed, _ in reported if fixed and i.line is not None})

@@ -56,24 +56,34 @@ this input" (not an X12 file for pyx12, ISA12 not 00401/00501, no map for
 GS01/GS08 such as 005010X222A2, 005010X223A3 or 270 005010X279A1, internal
 pyx12 error).  Tests should ``pytest.skip`` on it.
 
-Known lossy behaviours of pyx12's reader (``RawX12File``/``X12Reader``;
-measured on pyx12 4.0.0, see tests/test_pyx12_oracle_selfcheck.py):
+Known lossy behaviours of pyx12 4.0.0's reader (``RawX12File``/``X12Reader``),
+pinned by tests/test_pyx12_oracle_selfcheck.py (inputs built by ``mk837p``
+there: a clean 3-claim 837P, one LX/SV1/LIN/CTP per claim):
 
-* Empty segment (``...~~...``): ``RawX12File.__iter__`` treats an empty
-  segment as end of input and stops.  Everything after it is dropped without
-  any error; the claim holding it is dropped too by ``iter_segments`` (it
-  never yields a tree that is still open at EOF).  ``x12n_document`` reports
-  only the missing SE/GE/IEA trailers.
-* Delimiters are read once, from the first ISA.  A second interchange with
-  other delimiters is split with the first file's segment terminator; if that
-  character does not occur in it, the whole interchange is silently dropped.
-* Truncated file: a trailing partial segment (no terminator) is dropped, and
-  ``iter_segments('2300')`` never yields the last, unterminated 2300 tree, so
-  the last claim disappears without any exception.  ``x12n_document`` reports
-  missing SE/GE/IEA.
-* Missing IEA: ``X12ContextReader`` returns everything and reports nothing
-  (``cleanup()`` is never called by it); ``x12n_document`` reports ISA error
-  023 and writes IK5/AK9 as accepted.
+* Empty segment -- ``CTP****2*ML~~`` (same with ``~``, newline, ``~``) after claim 2:
+  ``RawX12File.__iter__`` takes the empty segment for end of input.  The
+  rest of the file is dropped with no error; claim 2 is dropped too, because
+  ``iter_segments('2300')`` never yields a 2300 tree still open at EOF, so the
+  tuples hold claim 1 only.  ``x12n_document`` reports only "IEA/GE/SE
+  missing" (ISA 023, GS 3, ST 2), 999 ``IK5*R*2``.
+* Second interchange with other delimiters -- interchange 1 with ``*``/``~``,
+  then an ISA using ``|`` and newline: delimiters are taken once, from the
+  first ISA, and the tail contains no ``~``, so the second interchange is
+  silently discarded: tuples = interchange 1 only and ``x12n_document``
+  returns True with no errors.  (Reverse order: each line of the ``~``
+  interchange becomes one junk segment whose "id" is the whole line; tuples =
+  the ``|`` interchange only; validation returns False.)
+* Truncated file -- cut in the middle of claim 3's LIN: the partial segment is
+  dropped and the open claim 3 is never yielded, so claims 1-2 only, no
+  exception.  Validation: exactly the three "missing trailer" errors.
+* Missing IEA: ``X12ContextReader`` returns every claim and reports nothing
+  (it never calls ``X12Reader.cleanup()``).  ``x12n_document`` returns False
+  with the one error ISA 023, but its 999 still says ``IK5*A``/``AK9*A``.
+* Segments the map does not expect are not errors for ``X12ContextReader``:
+  they are filed under the previous segment's map node (see ``strict``).
+* Several interchanges/groups with the same delimiters are read correctly;
+  ``x12n_document`` then writes one 999 interchange (envelope from the last
+  ISA/GS) with one ST per input GS, plus a TA1 if ISA14=1.
 """
 
 from __future__ import annotations
@@ -244,9 +254,12 @@ def _error_strings(errh) -> list[str]:
     Format: ``"<n>:<where>: <level> <code>: <message>[ (<bad value>)]"``
     where ``<n>`` is pyx12's ``cur_line`` = 1-based ordinal of the segment in
     the file (pyx12 counts segments, not text lines; ISA is 1), ``<where>`` is
-    ``ISA``/``GS``/``ST`` for envelope errors, the segment id for segment
-    errors and e.g. ``CLM05-3`` for element errors, and ``<level>`` is one of
-    isa, gs, st, seg, ele.
+    ``ISA``/``GS``/``ST`` for envelope errors, ``ISA/IEA13``-style for element
+    errors of envelope segments (pyx12 does not record which of the pair),
+    the segment id for segment errors and e.g. ``CLM05-3`` for element
+    errors; ``<level>`` is one of isa, gs, st, seg, ele, ``<code>`` pyx12's
+    error code.  Sorted by ``<n>``.  Example:
+    ``'10:N3: seg 3: Mandatory segment "Billing Provider Address" (N3) missing'``
     """
     out: list[str] = []
 

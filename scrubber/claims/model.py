@@ -128,3 +128,4 @@ class Claim:
     statement_date: date | None = None
     lines: list[ServiceLine] = field(default_factory=list)
     segments: list[Segment] = field(default_factory=list)  # CLM .. before the next HL/CLM/SE
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # derived data, per consumer

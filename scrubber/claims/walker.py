@@ -256,3 +256,20 @@ __all__ = [
     "ClaimStream", "Passthrough", "PendingClaim", "build_claim", "transaction_kind",
     "describe_transaction", "parse_date", "P837", "I837", "Ref", "Value",
 ]
+
+
+def iter_claims(segments):
+    """Every claim of a segment stream, as :class:`Claim` models (read-only use)."""
+    stream = ClaimStream()
+    interchange = transaction = ""
+    for seg in segments:
+        tag = seg.tag
+        if tag == "ISA":
+            interchange = seg.element(13).strip()
+        elif tag == "ST":
+            transaction = seg.element(2)
+        for unit in stream.feed(seg):
+            if isinstance(unit, PendingClaim):
+                yield build_claim(unit, interchange, transaction)
+    for unit in stream.flush():
+        yield build_claim(unit, interchange, transaction)

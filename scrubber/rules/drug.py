@@ -111,7 +111,11 @@ def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
 
 
 def claim_facts(claim: Claim, refdata: RefData) -> list[DrugFacts]:
-    return [facts(line, refdata) for line in claim.lines]
+    """The facts of every line of the claim, read once per claim and shared by the rules."""
+    cached = claim.cache.get("facts")
+    if cached is None or cached[0] is not refdata:
+        cached = claim.cache["facts"] = (refdata, [facts(line, refdata) for line in claim.lines])
+    return cached[1]
 
 
 def rounded(d: Decimal) -> Decimal:

@@ -109,7 +109,7 @@ def read_isa_delimiters(buf: bytes, pos: int = 0) -> tuple[Delimiters, int, bool
 class Segment:
     """One token of the input: a segment with its exact bytes and position."""
 
-    __slots__ = ("lead", "content", "terminator", "trailer", "offset", "index", "delims", "_elements", "origin", "inserted")
+    __slots__ = ("lead", "content", "terminator", "trailer", "offset", "index", "delims", "_elements", "origin", "inserted", "_tag")
 
     def __init__(
         self,
@@ -129,6 +129,7 @@ class Segment:
         self.index = index  # 1-based position in the file (ISA = 1); 0 for a lead-only token
         self.delims = delims
         self._elements: list[bytes] | None = None
+        self._tag: str | None = None
         self.origin: Segment | None = None  # the received segment this one was rewritten from
         self.inserted = False  # added by the scrubber, not received
 
@@ -156,10 +157,12 @@ class Segment:
 
     @property
     def tag(self) -> str:
-        sep = self.delims.element
-        c = self.content
-        i = c.find(sep)
-        return (c if i < 0 else c[:i]).decode("latin-1")
+        t = self._tag
+        if t is None:
+            c = self.content
+            i = c.find(self.delims.element)
+            t = self._tag = (c if i < 0 else c[:i]).decode("latin-1")
+        return t
 
     def element(self, n: int) -> str:
         els = self.elements

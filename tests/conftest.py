@@ -1,0 +1,46 @@
+"""Shared test fixtures.
+
+The third-party corpus lives in ``../shared/corpus`` beside a developer's or
+CI's checkout, not beside a user's clone; tests that read it skip with a
+reason when it is absent.  The project's own fixtures (edi_samples/ and the
+files built in the tests) cover every rule without it.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+SAMPLES = ROOT / "edi_samples"
+
+
+def corpus_files() -> list[Path]:
+    files = CORPUS / "files"
+    if not files.is_dir():
+        return []
+    return sorted(p for p in files.iterdir() if p.is_file()) + sorted((CORPUS / "synthetic").glob("*"))
+
+
+def corpus_manifest() -> dict[str, dict]:
+    path = CORPUS / "MANIFEST.tsv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {row["filename"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def corpus_params():
+    files = corpus_files()
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=f"shared corpus not found at {CORPUS}"))]
+    return [pytest.param(p, id=p.name[:60]) for p in files]
+
+
+@pytest.fixture(scope="session")
+def refdata():
+    from scrubber.refdata import load_refdata
+
+    return load_refdata()
