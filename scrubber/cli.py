@@ -93,7 +93,7 @@ def scrub(inputs, output, output_dir, log_path, log_format, crosswalk, check, di
                 raise click.UsageError(f"{path}: the output would overwrite the input")
             outcome = scrub_file(scrubber, path, target, log.write, check=check,
                                  diff_to=sys.stdout if diff else None)
-            if outcome.status == FAILED:
+            if outcome.status == FAILED and log_stream is not None:
                 click.echo(f"scrubber: {outcome.path}: {outcome.error}", err=True)
             outcomes.append(outcome)
     finally:

@@ -235,6 +235,8 @@ def _fix_trailer(seg: Segment, tag: str, opened: "_Open", problems: list[Problem
     scrubber's own edits changed it, the update is reported as ENV006.
     """
     edits = []
+    if not seg.terminator:  # truncated at the end of the file (ENV012): leave it as received
+        return seg, problems
     have_count = seg.element(1)
     want_count = str(opened.count)
     if have_count != want_count:

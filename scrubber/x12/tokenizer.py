@@ -324,6 +324,9 @@ def _not_x12(head: bytes) -> str:
     if b"\x00" in head:
         return "the file is binary data (it has NUL bytes), not an X12 interchange"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"ISA") and len(text) > 3:
+        sep = text[3:4].decode("latin-1")
+        return f"the ISA element separator (its 4th byte) is {sep!r}, a letter, digit or space: the delimiters cannot be read"
     if text[:2] in (b"GS", b"ST") and text[2:3] and not text[2:3].isalnum():
         return f"the file starts with {text[:2].decode()} but has no ISA interchange header"
     return "no ISA segment: this is not an X12 interchange"
