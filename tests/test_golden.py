@@ -69,27 +69,7 @@ SAMPLES = {
 UNCHANGED = ("837p-clean", "837p-j9307-worked-example")
 
 # Known scrubber bugs: sample -> (checks that fail because of it, the bug).
-BUG_SAME_PASS = ("two fixes in one claim are applied in the same pass and each computes CLM02 (and the "
-                 "JW line's LX01) from the claim as it was before the pass; equal CLM02 values do not count "
-                 "as a conflict, so CLM02 reflects only one of the fixes")
-KNOWN_BUGS = {
-    "837p-j9307-waste-two-dates": (
-        {"bytes", "pyx12", "arithmetic"},
-        "two JW splits in one claim: second JW line gets LX*5 again (should be 6) and CLM02 adds one waste "
-        "charge only (45947.72, should be 47125.84); " + BUG_SAME_PASS),
-    "837p-j9307-overbilled-two-lines": (
-        {"bytes", "arithmetic"},
-        "two overbilled lines in one claim: CLM02 32800, should be 32000 (sum of the lines); " + BUG_SAME_PASS),
-    "837p-j9307-fractional-jw": (
-        {"bytes", "arithmetic", "idempotence"},
-        "UNT002 rounds a JW line's 4.5 units UP to 5 (21 units billed from a 20 mg vial); CMS: round the "
-        "administered amount up and the discarded amount down (JW 4, charge 1600); and UNT001 then calls "
-        "JW 4 units with CTP .225 ML an error"),
-    "837p-ndc-ctp-zero": (
-        {"bytes", "log", "idempotence", "arithmetic"},
-        "CTP04 = 0 is taken as an NDC quantity: UNT001 'fixes' SV104 to 0 and SV102 to 0 and lowers CLM02; "
-        "a zero quantity is invalid data (NDC006) and must not change the billed line"),
-}
+KNOWN_BUGS: dict[str, tuple[set, str]] = {}
 
 # pyx12 errors that stay in a corrected file because they are errors a person must fix
 PYX12_EXPECTED_ERRORS = {

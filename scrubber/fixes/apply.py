@@ -80,19 +80,16 @@ def _conflicts(group: Sequence[Edit], sets: dict, deleted: set, inserted: set) -
             if sid in deleted:
                 return True
             prior = sets.get(sid, {})
-            for (el, comp), value in prior.items():
-                if el != e.element:
-                    continue
-                if comp == e.component:
-                    if value != e.value:
-                        return True
-                elif comp is None or e.component is None:
+            for (el, comp) in prior:
+                # the same value twice conflicts too: both groups computed it from
+                # the claim before either applied (e.g. CLM02 or an LX number)
+                if el == e.element and (comp == e.component or comp is None or e.component is None):
                     return True
         elif isinstance(e, Delete):
             if id(e.segment) in sets or id(e.segment) in inserted:
                 return True
         elif isinstance(e, InsertAfter):
-            if id(e.segment) in deleted:
+            if id(e.segment) in deleted or id(e.segment) in inserted:
                 return True
     return False
 

@@ -6,7 +6,7 @@ import re
 from ..findings import WARNING
 from .base import Issue, Rule, register
 from .drug import claim_facts
-from .edits import set_modifiers
+from .edits import modifier_ref, set_modifiers
 
 _MODIFIER = re.compile(r"[A-Z0-9]{2}\Z")
 
@@ -52,7 +52,9 @@ class DuplicateModifier(Rule):
             mods = line.modifier_codes
             unique = list(dict.fromkeys(mods))
             if len(unique) != len(mods) and line.service is not None:
-                yield Issue(f"modifier repeated ({', '.join(mods)}); repeats removed", ref=line.code.ref, line=line,
+                first_repeat = next(i for i, m in enumerate(mods) if m in mods[:i])
+                yield Issue(f"modifier repeated ({', '.join(mods)}); repeats removed",
+                            ref=modifier_ref(line, first_repeat), line=line,
                             original=":".join(mods), corrected=":".join(unique),
                             edits=(set_modifiers(line, unique),))
 

@@ -6,7 +6,7 @@ rule asks the same questions the same way.  Nothing here builds bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ..claims.model import Claim, ServiceLine
 from ..refdata import RefData
@@ -74,6 +74,13 @@ class DrugFacts:
         return "JW" in self.line.modifier_codes
 
     @property
+    def units_consistent(self) -> bool | None:
+        """Billed units equal the NDC quantity's units (None when unknown)."""
+        if self.ndc_units is None or self.billed is None or self.quantity is None or self.quantity <= 0:
+            return None
+        return whole_units(self, self.ndc_units) == whole_units(self, self.billed)
+
+    @property
     def package_units(self) -> Decimal | None:
         """HCPCS units in one item (vial) of the NDC's package."""
         e = self.entry
@@ -119,6 +126,15 @@ def claim_facts(claim: Claim, refdata: RefData) -> list[DrugFacts]:
 
 
 def rounded(d: Decimal) -> Decimal:
+    return round_up_units(d)
+
+
+def whole_units(f: "DrugFacts", d: Decimal) -> Decimal:
+    """Whole HCPCS units: administered amounts round up (CMS), discarded
+    amounts on a JW line round down, so that the lines of one vial never add
+    up to more than the vial."""
+    if f.is_jw:
+        return d.to_integral_value(rounding=ROUND_FLOOR)
     return round_up_units(d)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..claims.model import Claim, ServiceLine
+from ..claims.model import Claim, Ref, ServiceLine
 from ..fixes.edit import SetValue
 from .drug import money, parse_decimal, x12_decimal
 
@@ -24,6 +24,11 @@ def composite(line: ServiceLine, modifiers: list[str]) -> tuple[str, ...]:
     mods = list(modifiers)[:4]
     mods += [""] * (4 - len(mods))
     return (line.qualifier.text, line.code.text, *mods, line.description.text)
+
+
+def modifier_ref(line: ServiceLine, position: int) -> Ref:
+    """Where the modifier at ``position`` (0-based) is, or would go (SV101-3..6)."""
+    return Ref(line.service, composite_el(line), 3 + min(position, 3))
 
 
 def set_modifiers(line: ServiceLine, modifiers: list[str]) -> SetValue:

@@ -156,7 +156,7 @@ class NdcWrongDrug(Rule):
                     text += f"; {d.bill_instead}"
                 advice.append(text)
             yield Issue(
-                f"NDC {f.ndc11} is {e.drug_name or 'another drug'} ({e.labeler or 'labeler unknown'}), "
+                f"NDC {f.ndc11} is {e.drug_name or 'another drug'} from {e.labeler or 'an unknown labeler'}, "
                 f"not {billed_as}: it bills under {' or '.join(advice)}",
                 ref=f.line.ndc.ref, line=f.line, original=f.line.ndc.text,
             )

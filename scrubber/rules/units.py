@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from ..fixes.edit import InsertAfter, SetValue
 from .base import Issue, Rule, register
-from .drug import QTY_PLACES, DrugFacts, claim_facts, money, pending_waste, rounded, x12_decimal
+from .drug import QTY_PLACES, DrugFacts, claim_facts, money, pending_waste, rounded, whole_units, x12_decimal
 from .edits import claim_total_edits, composite, renumber_after, scaled_charge, set_value, texts
 
 
@@ -37,26 +37,18 @@ class UnitsMatchNdc(Rule):
     def check(self, claim, ctx):
         all_facts = claim_facts(claim, ctx.refdata)
         for f in all_facts:
-            if f.ndc_units is None or f.billed is None or f.line.service is None or f.billed <= 0:
+            if f.line.service is None or f.billed is None or f.billed <= 0 or f.units_consistent is not False:
                 continue
-            n, b = rounded(f.ndc_units), rounded(f.billed)
-            if n == b:
-                continue
+            n, b = whole_units(f, f.ndc_units), whole_units(f, f.billed)
             policy = ctx.profile.drug(f.code)
             if policy.units_source == "billed":
                 yield self._ctp_from_billed(f, b)
             elif pending_waste(f, ctx.profile):
                 yield self._split(claim, f, n, b)
-            elif n < b:
+            elif n < b and n > 0:
                 yield self._overbilled(claim, f, n, b)
             else:
-                yield Issue(
-                    f"NDC quantity {f.line.ndc_quantity.text} {f.line.ndc_unit.text} is {x12_decimal(n)} units of "
-                    f"{f.code} but {x12_decimal(b)} are billed; the difference is more than a vial"
-                    + ("" if f.single_dose else " and the drug is not single-dose")
-                    + ": check the dose and the NDC quantity",
-                    ref=f.line.units.ref, line=f.line, original=f.line.units.text,
-                )
+                yield Issue(_mismatch(f, n, b), ref=f.line.units.ref, line=f.line, original=f.line.units.text)
 
     def _ctp_from_billed(self, f: DrugFacts, b: Decimal) -> Issue:
         qty = (f.quantity * b / f.ndc_units).quantize(QTY_PLACES).normalize()
@@ -126,6 +118,23 @@ class UnitsMatchNdc(Rule):
         )
 
 
+def _mismatch(f: DrugFacts, n: Decimal, b: Decimal) -> str:
+    """Why a difference between N and B is left for a person."""
+    line = f.line
+    head = (f"NDC quantity {line.ndc_quantity.text} {line.ndc_unit.text} is {x12_decimal(n)} units of {f.code} "
+            f"but {x12_decimal(b)} are billed")
+    if f.is_jw:
+        why = "on a JW line the discarded units must match the discarded NDC quantity"
+    elif not f.single_dose:
+        why = "the drug is not single-dose, so the difference is not billable waste"
+    elif f.package_units is not None and n - b >= f.package_units:
+        why = (f"the difference of {x12_decimal(n - b)} units is a whole vial ({x12_decimal(f.package_units)} "
+               "units) or more, so it is not waste from an opened vial")
+    else:
+        why = "the payer's policy does not split waste onto a JW line"
+    return f"{head}: {why}; check the dose and the NDC quantity"
+
+
 def _jw_modifiers(line) -> list[str]:
     mods = [m for m in line.modifier_codes if m not in ("JZ", "JW")]
     return ["JW", *mods][:4]
@@ -150,6 +159,8 @@ class FractionalUnits(Rule):
 
     Bad:  ``SV1*HC:J9307*1825*UN*36.5``
     Good: ``SV1*HC:J9307*1850*UN*37`` (charge scaled per unit)
+    Administered units round up; discarded units on a JW line round down, so
+    the lines of one vial never bill more than the vial.
     Source: CMS RAC topic 0074; IOM 100-04 ch. 17.
     """
 
@@ -162,13 +173,18 @@ class FractionalUnits(Rule):
             if not f.is_drug or f.billed is None or f.billed == f.billed.to_integral_value():
                 continue
             line = f.line
-            whole = rounded(f.billed)
+            whole = whole_units(f, f.billed)
+            if whole <= 0:
+                yield Issue(f"{line.units.text} units on a JW line is less than one whole unit",
+                            ref=line.units.ref, line=line, original=line.units.text)
+                continue
             edits = [set_value(line.units, x12_decimal(whole))]
             charge = scaled_charge(line, f.billed, whole)
             if charge is not None:
                 edits.append(set_value(line.charge, x12_decimal(charge)))
                 edits += claim_total_edits(claim, {id(line): charge})
-            yield Issue(f"{line.units.text} units is a partial unit; rounded up to {x12_decimal(whole)}",
+            how = "down (discarded units, JW)" if f.is_jw else "up"
+            yield Issue(f"{line.units.text} units is a partial unit; rounded {how} to {x12_decimal(whole)}",
                         ref=line.units.ref, line=line, original=line.units.text, corrected=x12_decimal(whole),
                         edits=tuple(edits))
 

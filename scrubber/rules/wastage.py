@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import Issue, Rule, register
 from .drug import claim_facts, has_jw_line, pending_waste
-from .edits import set_modifiers
+from .edits import modifier_ref, set_modifiers
 
 
 def _applies(f, ctx) -> bool:
@@ -39,12 +39,15 @@ class JzMissing(Rule):
                 continue
             if has_jw_line(all_facts, f, ctx.profile) or pending_waste(f, ctx.profile):
                 continue
+            if f.units_consistent is False:
+                continue  # UNT001 reports the units; whether drug was discarded is open
             if len(mods) >= 4:
                 yield Issue(f"{f.code} needs JZ (no drug discarded) but the line already has four modifiers "
                             f"({', '.join(mods)})", ref=f.line.code.ref, line=f.line)
                 continue
             new = [*mods, "JZ"]
-            yield Issue(f"single-dose drug {f.code} has no JW line and no JZ: JZ added", ref=f.line.code.ref,
+            yield Issue(f"single-dose drug {f.code} has no JW line and no JZ: JZ added",
+                        ref=modifier_ref(f.line, len(mods)),
                         line=f.line, original=":".join(mods), corrected=":".join(new),
                         edits=(set_modifiers(f.line, new),))
 
@@ -92,7 +95,7 @@ class JzWithJwLine(Rule):
                 continue
             new = [m for m in mods if m != "JZ"]
             yield Issue(f"{f.code} has a JW line for the same date, so JZ is removed from this line",
-                        ref=f.line.code.ref, line=f.line, original=":".join(mods), corrected=":".join(new),
+                        ref=modifier_ref(f.line, mods.index("JZ")), line=f.line, original=":".join(mods), corrected=":".join(new),
                         edits=(set_modifiers(f.line, new),))
 
 
