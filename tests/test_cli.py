@@ -230,3 +230,29 @@ def test_thirty_megabyte_file_in_flat_memory(tmp_path):
     assert peak_kb >= before
     assert peak_kb < 150 * 1024, f"peak RSS {peak_kb // 1024} MB"
     assert (tmp_path / "o.837").stat().st_size == big.stat().st_size
+
+
+def test_user_crosswalk_is_layered_on_the_bundled_data(tmp_path, run):
+    """--crosswalk takes the CMS file as published: latin-1, title preamble, _<YEAR>_CODE, NDC2."""
+    src = tmp_path / "in.837"
+    src.write_bytes(claim_file(ndc="99999000101", units="20", charge="2000", qty="1"))
+    r = run("scrub", str(src), "--check", "--log", str(tmp_path / "a.jsonl"))
+    assert "NDC004" in (tmp_path / "a.jsonl").read_text()
+    xw = tmp_path / "cms.csv"
+    xw.write_bytes("Octobre 2026 ASP NDC-HCPCS Crosswalk \u00e9dition\n,,,\n"
+                   "_2026_CODE,Short Description,LABELER NAME,NDC2,Drug Name,HCPCS dosage,PKG SIZE,PKG QTY,"
+                   "BILLUNITS,BILLUNITSPKG\n"
+                   "J9307,Pralatrexate injection,NEW LABELER \u00c9,99999-0001-01,PRALATREXATE,1 MG,1,1,20,20\n"
+                   .encode("latin-1"))
+    r = run("scrub", str(src), "--check", "--crosswalk", str(xw), "--log", str(tmp_path / "b.jsonl"))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "b.jsonl").read_text() == ""
+
+
+def test_bad_crosswalk_exit_2(tmp_path, run):
+    src = tmp_path / "in.837"
+    src.write_bytes(claim_file())
+    xw = tmp_path / "bad.csv"
+    xw.write_text("just,some\ncolumns,here\n")
+    r = run("scrub", str(src), "--check", "--crosswalk", str(xw))
+    assert r.exit_code == 2 and str(xw) in r.output and "Traceback" not in r.output

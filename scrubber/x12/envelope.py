@@ -114,9 +114,8 @@ class Envelope:
             return seg, problems
         self.last = seg
         if seg.is_empty:
+            # not a segment: not counted in SE01, kept as received
             problems.append(Problem("ENV007", "empty segment (two terminators in a row)", seg))
-            if self.st:
-                self._count(seg)
             return seg, problems
         tag = seg.tag
         if not is_segment_tag(tag):
