@@ -65,13 +65,26 @@ class Result:
 class Scrubber:
     """Scrub streams with one profile and one set of reference data."""
 
-    def __init__(self, profile: Profile | None = None, refdata=None, file: str = ""):
+    def __init__(self, profile: Profile | None = None, refdata=None, file: str = "", selector=None):
+        """``profile`` judges every claim; or ``selector(context) -> Profile``
+        chooses one per claim from its payer id and filing indicator."""
         from .refdata import load_refdata
 
         self.profile = profile or DEFAULT
+        self.selector = selector
         self.refdata = refdata if refdata is not None else load_refdata()
         self.file = file
-        self.rules = [r() for r in RULES if self.profile.rule_enabled(r.code)]
+        self.state: dict = {}  # cross-claim state of the rules, per scrubbed stream
+        self._rules: dict[int, list] = {}
+
+    def rules_for(self, profile: Profile) -> list:
+        rules = self._rules.get(id(profile))
+        if rules is None:
+            rules = self._rules[id(profile)] = [r() for r in RULES if profile.rule_enabled(r.code)]
+        return rules
+
+    def profile_for(self, context) -> Profile:
+        return self.selector(context) if self.selector is not None else self.profile
 
     # -- public ---------------------------------------------------------------
     def scrub(self, data: bytes | BinaryIO) -> Result:
@@ -88,6 +101,7 @@ class Scrubber:
         was written to ``out`` by then must be discarded by the caller.
         """
         stats = Stats()
+        self.state = {}
         run = _Run(self, out, sink, stats)
         tok = Tokenizer(inp)
         for seg in tok:
@@ -109,7 +123,9 @@ class Scrubber:
         """Check and fix one claim.  Returns the corrected claim (its
         ``segments`` are the output) and its findings as (issue, code, fixed,
         claim-as-checked)."""
-        ctx = Context(self.refdata, self.profile)
+        profile = self.profile_for(pending.context)
+        ctx = Context(self.refdata, profile, self.state)
+        rules = self.rules_for(profile)
         segments = pending.segments
         reported: list[tuple[Issue, str, bool, Claim]] = []
         for _ in range(MAX_PASSES):
@@ -117,7 +133,7 @@ class Scrubber:
                 PendingClaim(pending.kind, segments, pending.context, pending.ordinal),
                 env.interchange, env.transaction,
             )
-            issues = self._run_rules(claim, ctx)
+            issues = self._run_rules(rules, claim, ctx)
             fixable = [(i, c) for i, c in issues if i.edits]
             if not fixable:
                 reported.extend((i, c, False, claim) for i, c in issues)
@@ -129,12 +145,12 @@ class Scrubber:
         # not stable after MAX_PASSES: report what is left, unfixed
         claim = build_claim(PendingClaim(pending.kind, segments, pending.context, pending.ordinal),
                             env.interchange, env.transaction)
-        reported.extend((i, c, False, claim) for i, c in self._run_rules(claim, ctx))
+        reported.extend((i, c, False, claim) for i, c in self._run_rules(rules, claim, ctx))
         return claim, reported
 
-    def _run_rules(self, claim: Claim, ctx: Context) -> list[tuple[Issue, str]]:
+    def _run_rules(self, rules: list, claim: Claim, ctx: Context) -> list[tuple[Issue, str]]:
         found: list[tuple[Issue, str]] = []
-        for rule in self.rules:
+        for rule in rules:
             try:
                 for issue in rule.check(claim, ctx):
                     found.append((issue, rule.code))
@@ -204,8 +220,9 @@ class _Run:
         st.claims += 1
         final, reported = self.s.check_claim(pending, self.env)
         segments = final.segments
+        profile = self.s.profile_for(pending.context)
         for issue, code, fixed, claim in reported:
-            self.emit(self.issue_finding(issue, code, fixed, claim))
+            self.emit(self.issue_finding(issue, code, fixed, claim, profile))
         st.lines += len(final.lines)
         st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or _is_drug_code(ln.code.text))
         st.lines_fixed += len({id(i.line) for i, _, fixed, _ in reported if fixed and i.line is not None})
@@ -216,10 +233,10 @@ class _Run:
         if removed:
             self.env.removed(removed)
 
-    def issue_finding(self, issue: Issue, code: str, fixed: bool, claim: Claim) -> Finding:
+    def issue_finding(self, issue: Issue, code: str, fixed: bool, claim: Claim, profile: Profile) -> Finding:
         rule = RULES.get(code)
         default = rule.severity if rule else NOTICES.get(code, (ERROR,))[0]
-        severity = issue.severity or self.s.profile.severity(code, default)
+        severity = issue.severity or profile.severity(code, default)
         seg = issue.where
         line = issue.line
         return Finding(
@@ -231,7 +248,7 @@ class _Run:
             segment_index=seg.received.index if seg is not None else None,
             element=issue.ref.name if issue.ref is not None else "",
             original=issue.original, corrected=issue.corrected, fixed=fixed,
-            profile=self.s.profile.name,
+            profile=profile.name,
         )
 
     def put(self, seg: Segment) -> None:

@@ -9,7 +9,7 @@ it.  Rules never build bytes: :mod:`scrubber.fixes` applies the edits.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
 from ..claims.model import Claim, Ref, ServiceLine
@@ -45,10 +45,16 @@ class Issue:
 
 @dataclass
 class Context:
-    """What rules may consult besides the claim: reference data and the payer profile."""
+    """What rules may consult besides the claim: reference data, the payer
+    profile that judges this claim, and ``state``: a dict that lives for one
+    scrub of one file, for rules that look across claims (e.g. dose
+    frequency per patient).  A claim may be checked several times while its
+    fixes settle, so a rule that records into ``state`` must key its records
+    by the claim (``claim.ordinal``) so a re-check replaces, not adds."""
 
     refdata: "RefData"
     profile: "Profile"
+    state: dict = field(default_factory=dict)
 
 
 class Rule:
