@@ -19,6 +19,7 @@ from .claims.model import Claim
 from .claims.walker import ClaimStream, Passthrough, PendingClaim, build_claim, describe_transaction
 from .findings import ERROR, INFO, Finding
 from .fixes.apply import apply_groups, rewrite
+from .fixes.edit import InsertAfter
 from .profiles import DEFAULT, Profile
 from .rules import RULES, Context, Issue
 from .x12.envelope import CHECKS, Envelope, Problem
@@ -134,7 +135,7 @@ class Scrubber:
                 env.interchange, env.transaction,
             )
             issues = self._run_rules(rules, claim, ctx)
-            fixable = [(i, c) for i, c in issues if i.edits]
+            fixable = _this_pass([(i, c) for i, c in issues if i.edits])
             if not fixable:
                 reported.extend((i, c, False, claim) for i, c in issues)
                 return claim, reported
@@ -239,13 +240,17 @@ class _Run:
         severity = issue.severity or profile.severity(code, default)
         seg = issue.where
         line = issue.line
+        message = issue.message
+        inserted = (seg is not None and seg.inserted) or (line is not None and line.lx.inserted)
+        if inserted:  # not in the input: no input position to name
+            message += " (on a line the scrubber inserted)"
         return Finding(
-            code=code, severity=severity, message=issue.message, file=self.s.file,
+            code=code, severity=severity, message=message, file=self.s.file,
             interchange=claim.interchange, transaction=claim.transaction,
             claim_id=claim.clm.received.element(1), claim_index=claim.ordinal,
-            line_number=line.received_number if line is not None else "",
+            line_number=line.received_number if line is not None and not inserted else "",
             segment=seg.tag if seg is not None else "",
-            segment_index=seg.received.index if seg is not None else None,
+            segment_index=seg.received.index if seg is not None and not inserted else None,
             element=issue.ref.name if issue.ref is not None else "",
             original=issue.original, corrected=issue.corrected, fixed=fixed,
             profile=profile.name,
@@ -266,6 +271,18 @@ class _Run:
     def finish(self) -> None:
         for p in self.env.finish():
             self.problem(p)
+
+
+def _this_pass(fixable: list[tuple[Issue, str]]) -> list[tuple[Issue, str]]:
+    """The fixes to apply in this pass.  A fix that inserts segments (a JW
+    line copies its line) waits until the other fixes of its line are in, so
+    the copy is made from corrected values."""
+    def inserts(issue: Issue) -> bool:
+        return any(isinstance(e, InsertAfter) for e in issue.edits)
+
+    plain = [(i, c) for i, c in fixable if not inserts(i)]
+    busy = {id(i.line) for i, _ in plain if i.line is not None}
+    return plain + [(i, c) for i, c in fixable if inserts(i) and id(i.line) not in busy]
 
 
 def _is_drug_code(code: str) -> bool:

@@ -118,6 +118,7 @@ class Claim:
     clm: Segment
     claim_id: Value  # CLM01
     charge: Value  # CLM02
+    facility: Value  # CLM05-1: place of service (837P) or facility type of the bill type (837I)
     context: ClaimContext
     ordinal: int  # 1-based position of the claim in the file
     interchange: str = ""

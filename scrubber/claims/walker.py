@@ -158,6 +158,7 @@ def build_claim(
         clm=clm,
         claim_id=Value.at(clm, 1),
         charge=Value.at(clm, 2),
+        facility=Value.at(clm, 5, 1),
         context=pending.context,
         ordinal=pending.ordinal,
         interchange=interchange,

@@ -15,6 +15,9 @@ class DrugPolicy:
     ndc_required: bool = False  # a drug line without an NDC is an error (else a warning)
     accepted_units: tuple[str, ...] = ("F2", "GR", "ME", "ML", "UN")  # CTP05-1 values accepted
     jw_jz: str = "cms"  # "cms": JW/JZ required on single-dose drugs; "none": not used
+    # 837I facility types (bill type digits 1-2) where JW/JZ do not apply: inpatient (11),
+    # rural health clinic (71), FQHC (77).  Source: CMS JW/JZ policy FAQ (domain.md section 5).
+    jw_jz_exempt_facilities: tuple[str, ...] = ("11", "71", "77")
     waste_billable: bool = True  # undocumented waste is split onto a JW line
     units_source: str = "ndc"  # "ndc": CTP04 is the truth; "billed": SV104/SV205 is
     revenue_codes: tuple[str, ...] = ("0636",)  # 837I revenue codes for coded drugs

@@ -150,14 +150,26 @@ def has_jw_line(all_facts: list[DrugFacts], f: DrugFacts, profile=None) -> bool:
     )
 
 
+def waste_units(f: DrugFacts) -> Decimal | None:
+    """Whole units of undocumented waste: the NDC quantity's exact units less
+    the billed units, rounded down (discarded units round down), or None
+    when there is no waste to split: not single-dose, a JW line already,
+    nothing over the billed units, or a whole vial or more over them."""
+    if f.ndc_units is None or f.billed is None or f.is_jw or not f.single_dose or f.billed <= 0:
+        return None
+    if f.units_consistent is not False:
+        return None
+    over = f.ndc_units - whole_units(f, f.billed)
+    pkg = f.package_units
+    if over <= 0 or pkg is None or over >= pkg:
+        return None
+    return over.to_integral_value(rounding=ROUND_FLOOR)
+
+
 def pending_waste(f: DrugFacts, profile) -> bool:
     """The NDC quantity shows undocumented waste that the units rule will split off."""
-    if f.ndc_units is None or f.billed is None or f.is_jw or not f.single_dose:
-        return False
     policy = profile.drug(f.code)
     if policy.units_source != "ndc" or not policy.waste_billable:
         return False
-    n = rounded(f.ndc_units)
-    b = rounded(f.billed)
-    pkg = f.package_units
-    return n > b and pkg is not None and (n - b) < pkg
+    w = waste_units(f)
+    return w is not None and w >= 1

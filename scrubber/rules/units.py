@@ -5,7 +5,9 @@ from decimal import Decimal
 
 from ..fixes.edit import InsertAfter, SetValue
 from .base import Issue, Rule, register
-from .drug import QTY_PLACES, DrugFacts, claim_facts, money, pending_waste, rounded, whole_units, x12_decimal
+from .drug import (
+    QTY_PLACES, DrugFacts, claim_facts, money, pending_waste, rounded, waste_units, whole_units, x12_decimal,
+)
 from .edits import claim_total_edits, composite, renumber_after, scaled_charge, set_value, texts
 
 
@@ -77,7 +79,7 @@ class UnitsMatchNdc(Rule):
 
     def _split(self, claim, f: DrugFacts, n: Decimal, b: Decimal) -> Issue:
         line = f.line
-        waste = n - b
+        waste = waste_units(f)
         admin_qty = (f.quantity * b / f.ndc_units).quantize(QTY_PLACES)
         waste_qty = f.quantity - admin_qty
         waste_charge = scaled_charge(line, f.billed, waste)
@@ -123,8 +125,12 @@ def _mismatch(f: DrugFacts, n: Decimal, b: Decimal) -> str:
     line = f.line
     head = (f"NDC quantity {line.ndc_quantity.text} {line.ndc_unit.text} is {x12_decimal(n)} units of {f.code} "
             f"but {x12_decimal(b)} are billed")
+    over = f.ndc_units - b
     if f.is_jw:
         why = "on a JW line the discarded units must match the discarded NDC quantity"
+    elif f.single_dose and 0 < over < 1:
+        why = (f"the difference is a partial unit ({x12_decimal(over)}): bill {x12_decimal(n)} units "
+               "(CMS rounds the administered dose up) or correct CTP04")
     elif not f.single_dose:
         why = "the drug is not single-dose, so the difference is not billable waste"
     elif f.package_units is not None and n - b >= f.package_units:

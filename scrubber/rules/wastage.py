@@ -12,9 +12,15 @@ from .drug import claim_facts, has_jw_line, pending_waste
 from .edits import modifier_ref, set_modifiers
 
 
-def _applies(f, ctx) -> bool:
-    return (f.single_dose and f.line.service is not None and f.line.code.ref is not None
-            and ctx.profile.drug(f.code).jw_jz == "cms")
+def _applies(f, ctx, claim) -> bool:
+    """JW/JZ apply: a single-dose drug, a payer that uses them, and (837I) a
+    bill type they apply to; not a line whose NDC is another drug's."""
+    policy = ctx.profile.drug(f.code)
+    if not (f.single_dose and f.line.service is not None and f.line.code.ref is not None and policy.jw_jz == "cms"):
+        return False
+    if claim.kind == "837I" and claim.facility.text in policy.jw_jz_exempt_facilities:
+        return False
+    return not (f.entries and f.entry is None)
 
 
 @register
@@ -35,7 +41,7 @@ class JzMissing(Rule):
         all_facts = claim_facts(claim, ctx.refdata)
         for f in all_facts:
             mods = f.line.modifier_codes
-            if not _applies(f, ctx) or "JW" in mods or "JZ" in mods:
+            if not _applies(f, ctx, claim) or "JW" in mods or "JZ" in mods:
                 continue
             if has_jw_line(all_facts, f, ctx.profile) or pending_waste(f, ctx.profile):
                 continue
