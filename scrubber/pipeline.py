@@ -22,6 +22,7 @@ from .fixes.apply import apply_groups, rewrite
 from .fixes.edit import InsertAfter
 from .profiles import DEFAULT, Profile
 from .rules import RULES, Context, Issue
+from .rules.scope import drug_codes, has_drug_line
 from .x12.envelope import CHECKS, Envelope, Problem
 from .x12.tokenizer import Segment, Tokenizer, X12Error
 
@@ -77,12 +78,21 @@ class Scrubber:
         self.file = file
         self.state: dict = {}  # cross-claim state of the rules, per scrubbed stream
         self._rules: dict[int, list] = {}
+        self._codes: dict[int, frozenset] = {}
 
     def rules_for(self, profile: Profile) -> list:
         rules = self._rules.get(id(profile))
         if rules is None:
             rules = self._rules[id(profile)] = [r() for r in RULES if profile.rule_enabled(r.code)]
         return rules
+
+    def needs_rules(self, pending: PendingClaim) -> bool:
+        """Does the claim have a drug line for the rules to judge?"""
+        profile = self.profile_for(pending.context)
+        codes = self._codes.get(id(profile))
+        if codes is None:
+            codes = self._codes[id(profile)] = drug_codes(self.refdata, profile)
+        return has_drug_line(pending.segments, codes)
 
     def profile_for(self, context) -> Profile:
         return self.selector(context) if self.selector is not None else self.profile
@@ -219,6 +229,10 @@ class _Run:
     def claim(self, pending: PendingClaim) -> None:
         st = self.stats
         st.claims += 1
+        if not self.s.needs_rules(pending):
+            for seg in pending.segments:
+                self.put(seg)
+            return
         final, reported = self.s.check_claim(pending, self.env)
         segments = final.segments
         profile = self.s.profile_for(pending.context)

@@ -11,9 +11,13 @@ from .edits import modifier_ref, set_modifiers
 _MODIFIER = re.compile(r"[A-Z0-9]{2}\Z")
 
 
+def drug_lines(claim, ctx):
+    return [f.line for f in claim_facts(claim, ctx.refdata) if f.is_drug]
+
+
 @register
 class TooManyModifiers(Rule):
-    """A procedure has at most four modifiers (SV101-3..6 / SV202-3..6).
+    """A drug line has at most four modifiers (SV101-3..6 / SV202-3..6).
 
     Bad:  ``SV1*HC:J9307:JW:TB:59:XE:76`` (a fifth modifier in the description slot)
     Good: ``SV1*HC:J9307:JW:TB:59:XE``
@@ -24,7 +28,7 @@ class TooManyModifiers(Rule):
     name = "too-many-modifiers"
 
     def check(self, claim, ctx):
-        for line in claim.lines:
+        for line in drug_lines(claim, ctx):
             mods = line.modifier_codes
             extra = line.description.text
             drug = ctx.refdata.drug(line.code.text)
@@ -36,7 +40,7 @@ class TooManyModifiers(Rule):
 
 @register
 class DuplicateModifier(Rule):
-    """A modifier appears once on a line.
+    """A modifier appears once on a drug line.
 
     Bad:  ``SV1*HC:J9307:JZ:JZ``
     Good: ``SV1*HC:J9307:JZ``
@@ -48,7 +52,7 @@ class DuplicateModifier(Rule):
     fixable = True
 
     def check(self, claim, ctx):
-        for line in claim.lines:
+        for line in drug_lines(claim, ctx):
             mods = line.modifier_codes
             unique = list(dict.fromkeys(mods))
             if len(unique) != len(mods) and line.service is not None:

@@ -215,9 +215,7 @@ class Tokenizer:
         chunk_size = self.chunk_size
         buf = read(chunk_size) or b""
         base = 0  # absolute offset of buf[0]
-        eof = False
-        index = 0
-        pos = 0
+        eof = not buf
 
         def more() -> bool:
             """Append the next chunk; offsets into ``buf`` stay valid."""
@@ -232,8 +230,9 @@ class Tokenizer:
             return True
 
         # -- lead: everything before the first ISA ----------------------------
+        pos = 0
         while True:
-            k = buf.find(b"ISA", pos)
+            k = buf.find(b"ISA")
             while k >= 0 and not _is_isa_at(buf, k):
                 if len(buf) <= k + 3:
                     break
@@ -245,74 +244,98 @@ class Tokenizer:
                 break
         if k < 0 or k > MAX_LEAD:
             raise X12Error(_not_x12(buf[:MAX_LEAD]), 0)
-        lead = buf[pos:k]
+        lead = buf[:k]
         if lead.strip(_WHITESPACE) not in (b"", b"\xef\xbb\xbf"):
-            self.notes.append(("ENV011", 1, base + k, f"{len(lead)} bytes of text before the first ISA"))
+            self.notes.append(("ENV011", 1, k, f"{len(lead)} bytes of text before the first ISA"))
         pos = k
 
         delims: Delimiters | None = None
+        index = 0
+        pending: Segment | None = None  # the last segment, waiting for its trailer
+        isa_read_at = -1
         while True:
-            # At a segment start: drop what is behind us.
-            if pos >= chunk_size:
-                buf = buf[pos:]
-                base += pos
-                pos = 0
-            # A new ISA re-reads the delimiters.
-            if _is_isa_at(buf, pos) or delims is None:
+            # ``pos`` is the start of a segment's content.
+            if pos != isa_read_at and (delims is None or _is_isa_at(buf, pos)):
                 while len(buf) - pos < 300 and more():
                     pass
+                isa_read_at = pos
                 try:
-                    delims, term_at, fixed = read_isa_delimiters(buf, pos)
+                    found, _, fixed = read_isa_delimiters(buf, pos)
                 except X12Error as exc:
                     if delims is None:
                         raise X12Error(exc.message, base + exc.offset, index + 1) from None
-                    # A broken ISA inside the file: keep the old delimiters.
                     self.notes.append(("ENV010", index + 1, base + pos, f"unreadable ISA: {exc.message}"))
                 else:
+                    delims = found
                     if not fixed:
                         self.notes.append(("ENV010", index + 1, base + pos, "ISA is not 106 bytes long"))
             term = delims.segment
-            # find the terminator of this segment
-            while True:
-                t = buf.find(term, pos)
-                if t >= 0:
-                    break
+            strip = bytes(c for c in _WHITESPACE if bytes([c]) != term)
+            ws_first = frozenset(strip)
+            tlen = len(term)
+            pieces = buf[pos:].split(term)
+            if len(pieces) == 1 and not eof:
+                # no terminator in what is read: read on (bounded)
                 if len(buf) - pos > MAX_SEGMENT:
-                    raise X12Error(
-                        f"no segment terminator {term!r} within {MAX_SEGMENT} bytes", base + pos, index + 1
-                    )
-                if not more():
-                    break
-            if t < 0:
-                # truncated: the rest of the file is one unterminated segment
-                content = buf[pos:]
-                index += 1
-                if content.strip(_WHITESPACE):
-                    self.notes.append(("ENV012", index, base + pos, "file ends inside a segment (no segment terminator)"))
-                    seg = Segment(content, b"", b"", base + pos, index, delims, lead)
+                    raise X12Error(f"no segment terminator {term!r} within {MAX_SEGMENT} bytes", base + pos,
+                                   index + 1)
+                more()
+                continue
+            off = pos
+            last = len(pieces) - 1
+            restart = False
+            for j, piece in enumerate(pieces):
+                if j == last and not eof:
+                    break  # incomplete: wait for the next chunk
+                if piece and piece[0] in ws_first:
+                    content = piece.lstrip(strip)
+                    ws = len(piece) - len(content)
                 else:
-                    # only white space after the last terminator: glue to nothing
-                    seg = Segment(b"", b"", content, base + pos, index, delims, lead)
-                    seg.index = 0
-                self.bytes_read = base + len(buf)
-                yield seg
-                return
-            # trailing white space (it may run over the chunk end)
-            e = t + 1
-            while True:
-                n = len(buf)
-                while e < n and buf[e] in _WHITESPACE and buf[e : e + 1] != term:
-                    e += 1
-                if e < n or not more():
+                    content = piece
+                    ws = 0
+                if pending is not None:
+                    if ws:
+                        pending.trailer = piece[:ws]
+                    if j == last and not content:
+                        # only white space after the last terminator
+                        yield pending
+                        pending = None
+                        self.bytes_read = base + len(buf)
+                        return
+                    if j != last or content:
+                        yield pending
+                        pending = None
+                start = off + ws
+                if content[:3] == b"ISA" and start != isa_read_at and _is_isa_at(buf, start):
+                    pos = start  # a new interchange: its own delimiters
+                    restart = True
                     break
-            index += 1
-            seg = Segment(buf[pos:t], term, buf[t + 1 : e], base + pos, index, delims, lead)
-            lead = b""
-            pos = e
-            yield seg
-            if pos >= len(buf) and not more():
+                index += 1
+                if j == last:  # eof inside a segment
+                    if content:
+                        self.notes.append(("ENV012", index, base + start,
+                                           "file ends inside a segment (no segment terminator)"))
+                        yield Segment(content, b"", b"", base + start, index, delims, lead)
+                    self.bytes_read = base + len(buf)
+                    return
+                pending = Segment(content, term, b"", base + start, index, delims, lead)
+                lead = b""
+                off += len(piece) + tlen
+            if restart:
+                continue
+            if eof:
+                if pending is not None:
+                    yield pending
                 self.bytes_read = base + len(buf)
                 return
+            # keep the incomplete last piece; drop what is behind it
+            buf = buf[off:]
+            base += off
+            pos = 0
+            isa_read_at -= off
+            if not more():
+                continue  # eof now known: the loop above finishes the last piece
+            # a pending segment keeps waiting: the next piece starts with its trailer
 
 
 def _not_x12(head: bytes) -> str:
