@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterable
 
 from .claims.model import Claim
-from .claims.walker import ClaimStream, Passthrough, PendingClaim, build_claim, describe_transaction
+from .claims.walker import ClaimStream, PendingClaim, build_claim, describe_transaction
 from .findings import ERROR, INFO, Finding
 from .fixes.apply import apply_groups, rewrite
 from .fixes.edit import InsertAfter
@@ -115,16 +115,25 @@ class Scrubber:
         self.state = {}
         run = _Run(self, out, sink, stats)
         tok = Tokenizer(inp)
+        feed = run.stream.feed
+        put = run.put
+        notes = tok.notes
+        n = 0
         for seg in tok:
-            stats.segments += 1
-            if tok.notes:
-                run.tokenizer_notes(tok.notes)
-            for unit in run.stream.feed(seg):
-                run.unit(unit)
-        if tok.notes:
-            run.tokenizer_notes(tok.notes)
-        for unit in run.stream.flush():
-            run.unit(unit)
+            n += 1
+            if notes:
+                run.tokenizer_notes(notes)
+            done, passthrough = feed(seg)
+            if done is not None:
+                run.claim(done)
+            if passthrough:
+                put(seg)
+        stats.segments = n
+        if notes:
+            run.tokenizer_notes(notes)
+        last = run.stream.flush()
+        if last is not None:
+            run.claim(last)
         run.finish()
         stats.bytes_in = tok.bytes_read
         return stats
@@ -213,19 +222,6 @@ class _Run:
                               file=self.s.file, segment_index=index, profile=self.s.profile.name))
         notes.clear()
 
-    # -- units ---------------------------------------------------------------
-    def unit(self, unit) -> None:
-        if isinstance(unit, Passthrough):
-            seg = unit.segment
-            if seg.tag == "ST" and unit.kind is None:
-                self.put(seg)
-                self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
-                                       "is not a 5010 837P/837I: passed through unchanged", seg))
-                return
-            self.put(seg)
-        else:
-            self.claim(unit)
-
     def claim(self, pending: PendingClaim) -> None:
         st = self.stats
         st.claims += 1
@@ -271,16 +267,22 @@ class _Run:
         )
 
     def put(self, seg: Segment) -> None:
-        where = (self.env.interchange, self.env.transaction)  # before a trailer closes them
-        seg, problems = self.env.feed(seg)
+        """Check one output segment's envelope, fix its trailer if needed, write it."""
+        env = self.env
+        where = (env.interchange, env.transaction)  # before a trailer closes them
+        problems = env.feed(seg)
         if problems:
             edits = [e for p in problems for e in p.edits]
             if edits:
                 seg = rewrite(seg, edits)
             for p in problems:
                 self.problem(p, where if seg.tag in ("SE", "GE", "IEA") else None)
-        self.write(seg.raw)
-        self.stats.bytes_out += len(seg.raw)
+        if seg.tag == "ST" and self.stream.kind is None:
+            self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
+                                   "is not a 5010 837P/837I: passed through unchanged", seg))
+        raw = seg.raw
+        self.write(raw)
+        self.stats.bytes_out += len(raw)
 
     def finish(self) -> None:
         for p in self.env.finish():

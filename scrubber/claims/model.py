@@ -97,7 +97,7 @@ class ServiceLine:
         return self.lx.received.element(1)
 
 
-@dataclass
+@dataclass(slots=True)
 class ClaimContext:
     """What the hierarchy above a claim says about it (2000A/B/C, 2010BA/BB).
 
@@ -110,6 +110,10 @@ class ClaimContext:
     member_id: str = ""
     patient_key: str = ""
     billing_provider: str = ""
+
+    def copy(self) -> "ClaimContext":
+        return ClaimContext(self.payer_id, self.payer_name, self.filing_indicator, self.member_id,
+                            self.patient_key, self.billing_provider)
 
 
 @dataclass

@@ -9,7 +9,7 @@ it is called again on corrected segments, so it is a pure function of them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 from ..x12.tokenizer import Segment
@@ -19,7 +19,11 @@ P837 = "837P"
 I837 = "837I"
 # HI qualifiers that carry diagnoses (pointer order: first, then the others)
 _DX_QUALIFIERS = {"ABK", "ABF", "BK", "BF", "ABJ", "BJ", "APR", "PR"}
-_CLAIM_END = {"HL", "CLM", "SE", "GE", "IEA", "ISA", "ST", "GS"}
+_CLAIM_END = frozenset({"HL", "CLM", "SE", "GE", "IEA", "ISA", "ST", "GS"})
+_STRUCTURE = _CLAIM_END
+_HIERARCHY = frozenset({"SBR", "NM1", "DMG"})
+_ABSORBED = (None, False)
+_PASS = (None, True)
 
 
 def transaction_kind(gs: Segment | None, st: Segment) -> str | None:
@@ -39,14 +43,6 @@ def transaction_kind(gs: Segment | None, st: Segment) -> str | None:
 def describe_transaction(gs: Segment | None, st: Segment) -> str:
     version = st.element(3) or (gs.element(8) if gs is not None else "")
     return f"{st.element(1) or '?'} {version or '(no version)'}".strip()
-
-
-@dataclass
-class Passthrough:
-    """A segment outside any claim, with the kind of its transaction (or None)."""
-
-    segment: Segment
-    kind: str | None
 
 
 @dataclass
@@ -70,48 +66,53 @@ class ClaimStream:
         self._hl_level = ""
         self._in_payer = False
 
-    def feed(self, seg: Segment) -> list:
-        out: list = []
+    def feed(self, seg: Segment) -> tuple[PendingClaim | None, bool]:
+        """Take one segment.  Returns ``(claim, passthrough)``: the claim that
+        this segment closed (or None), and whether the segment itself stands
+        outside any claim (else it was taken into the claim now open)."""
         tag = seg.tag
+        done = None
         if self._claim is not None:
             if tag not in _CLAIM_END:
                 self._claim.segments.append(seg)
-                return out
-            out.append(self._claim)
-            self._claim = None
-        if tag == "GS":
+                return _ABSORBED
+            done, self._claim = self._claim, None
+        if tag not in _STRUCTURE:
+            if tag in _HIERARCHY and self.kind is not None:
+                self._track_hierarchy(seg, tag)
+            return (done, True) if done is not None else _PASS
+        if tag == "CLM":
+            if self.kind is not None:
+                self.claims_seen += 1
+                self._claim = PendingClaim(self.kind, [seg], self._context, self.claims_seen)
+                return done, False
+        elif tag == "HL":
+            if self.kind is not None:
+                self._track_hierarchy(seg, tag)
+        elif tag == "GS":
             self.gs, self.kind = seg, None
         elif tag == "ST":
             self.kind = transaction_kind(self.gs, seg)
             self._hl = {}
             self._context = ClaimContext()
-        elif tag in ("GE", "IEA", "ISA"):
+        elif tag == "SE":
+            self.kind = None
+        else:  # GE, IEA, ISA
             self.kind = None
             if tag != "GE":
                 self.gs = None
-        elif tag == "CLM" and self.kind is not None:
-            self.claims_seen += 1
-            self._claim = PendingClaim(self.kind, [seg], replace(self._context), self.claims_seen)
-            return out
-        elif self.kind is not None and tag != "SE":
-            self._track_hierarchy(seg, tag)
-        out.append(Passthrough(seg, self.kind))
-        if tag == "SE":
-            self.kind = None
-        return out
+        return (done, True) if done is not None else _PASS
 
-    def flush(self) -> list:
-        if self._claim is None:
-            return []
+    def flush(self) -> PendingClaim | None:
         claim, self._claim = self._claim, None
-        return [claim]
+        return claim
 
     def _track_hierarchy(self, seg: Segment, tag: str) -> None:
         ctx = self._context
         if tag == "HL":
             hl_id, parent, level = seg.element(1), seg.element(2), seg.element(3)
-            base = self._hl.get(parent, ClaimContext())
-            ctx = self._context = replace(base)
+            base = self._hl.get(parent)
+            ctx = self._context = base.copy() if base is not None else ClaimContext()
             self._hl[hl_id] = ctx
             self._hl_level = level
             if level == "22":
@@ -254,7 +255,7 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
 
 
 __all__ = [
-    "ClaimStream", "Passthrough", "PendingClaim", "build_claim", "transaction_kind",
+    "ClaimStream", "PendingClaim", "build_claim", "transaction_kind",
     "describe_transaction", "parse_date", "P837", "I837", "Ref", "Value",
 ]
 
@@ -263,14 +264,18 @@ def iter_claims(segments):
     """Every claim of a segment stream, as :class:`Claim` models (read-only use)."""
     stream = ClaimStream()
     interchange = transaction = ""
+    pending = []  # (claim, interchange, transaction)
     for seg in segments:
         tag = seg.tag
+        done, _ = stream.feed(seg)
+        if done is not None:
+            yield build_claim(done, *pending.pop())
         if tag == "ISA":
             interchange = seg.element(13).strip()
         elif tag == "ST":
             transaction = seg.element(2)
-        for unit in stream.feed(seg):
-            if isinstance(unit, PendingClaim):
-                yield build_claim(unit, interchange, transaction)
-    for unit in stream.flush():
-        yield build_claim(unit, interchange, transaction)
+        elif tag == "CLM" and stream._claim is not None and not pending:
+            pending.append((interchange, transaction))
+    last = stream.flush()
+    if last is not None:
+        yield build_claim(last, *pending.pop())

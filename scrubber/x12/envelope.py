@@ -57,6 +57,18 @@ CHECKS = {
 }
 
 
+_ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", ""})
+_NONE: list = []  # shared, never appended to
+_TAG_OK: dict[str, bool] = {}
+
+
+def _valid_tag(tag: str) -> bool:
+    ok = _TAG_OK.get(tag)
+    if ok is None:
+        ok = _TAG_OK[tag] = is_segment_tag(tag)
+    return ok
+
+
 @dataclass(frozen=True)
 class Problem:
     code: str
@@ -107,33 +119,41 @@ class Envelope:
     def group_header(self) -> Segment | None:
         return self.gs.header if self.gs else None
 
-    def feed(self, seg: Segment) -> tuple[Segment, list[Problem]]:
-        """Check one segment; returns it (rewritten if a trailer needed fixing)."""
+    def feed(self, seg: Segment) -> list[Problem]:
+        """Check one segment; returns the problems found (trailer problems
+        carry the edits that fix them)."""
+        tag = seg.tag
+        st = self.st
+        if st is not None and tag not in _ENVELOPE and _valid_tag(tag):
+            self.last = seg
+            st.count += 1
+            if not seg.inserted:
+                st.received += 1
+            return _NONE
         problems: list[Problem] = []
         if seg.index == 0:  # white space after the last segment
-            return seg, problems
+            return problems
         self.last = seg
         if seg.is_empty:
             # not a segment: not counted in SE01, kept as received
             problems.append(Problem("ENV007", "empty segment (two terminators in a row)", seg))
-            return seg, problems
-        tag = seg.tag
-        if not is_segment_tag(tag):
+            return problems
+        if not _valid_tag(tag):
             problems.append(Problem("ENV008", f"segment id {tag[:10]!r} is not a valid X12 segment id", seg))
         if tag == "ISA":
             self._close_all(seg, problems, "a new ISA")
             self.isa = _Open(seg, seg.element(13).strip())
-            return seg, problems
+            return problems
         if tag == "IEA":
             return self._close_isa(seg, problems)
         if self.isa is None:
             problems.append(Problem("ENV009", f"{tag} outside an ISA/IEA interchange", seg))
-            return seg, problems
+            return problems
         if tag == "GS":
             if self.gs:
                 self._unclosed_gs(seg, problems)
             self.gs = _Open(seg, seg.element(6))
-            return seg, problems
+            return problems
         if tag == "GE":
             return self._close_gs(seg, problems)
         if tag == "ST":
@@ -142,14 +162,14 @@ class Envelope:
             if self.gs is None:
                 problems.append(Problem("ENV009", "ST outside a GS/GE group", seg))
             self.st = _Open(seg, seg.element(2), 1, 1)
-            return seg, problems
+            return problems
         if tag == "SE":
             return self._close_st(seg, problems)
         if self.st is None:
             problems.append(Problem("ENV009", f"{tag} outside an ST/SE transaction", seg))
         else:
             self._count(seg)
-        return seg, problems
+        return problems
 
     def _count(self, seg: Segment) -> None:
         self.st.count += 1
@@ -194,7 +214,7 @@ class Envelope:
     def _close_st(self, seg, problems):
         if self.st is None:
             problems.append(Problem("ENV002", "SE without an open ST", seg))
-            return seg, problems
+            return problems
         st, self.st = self.st, None
         st.count += 1
         st.received += 1
@@ -206,7 +226,7 @@ class Envelope:
     def _close_gs(self, seg, problems):
         if self.gs is None:
             problems.append(Problem("ENV002", "GE without an open GS", seg))
-            return seg, problems
+            return problems
         if self.st:
             problems.append(Problem("ENV003", f"ST {self.st.control} has no SE before GE", seg))
             self.st = None
@@ -219,7 +239,7 @@ class Envelope:
     def _close_isa(self, seg, problems):
         if self.isa is None:
             problems.append(Problem("ENV002", "IEA without an open ISA", seg))
-            return seg, problems
+            return problems
         if self.gs:
             self._unclosed_gs(seg, problems)
         isa, self.isa = self.isa, None
@@ -235,7 +255,7 @@ def _fix_trailer(seg: Segment, tag: str, opened: "_Open", problems: list[Problem
     """
     edits = []
     if not seg.terminator:  # truncated at the end of the file (ENV012): leave it as received
-        return seg, problems
+        return problems
     have_count = seg.element(1)
     want_count = str(opened.count)
     if have_count != want_count:
@@ -257,7 +277,7 @@ def _fix_trailer(seg: Segment, tag: str, opened: "_Open", problems: list[Problem
         edits.append(edit)
         problems.append(Problem("ENV004", f"{tag}02 {have_ctl!r} does not match the header's {control!r}",
                                 seg, f"{tag}02", have_ctl, control, True, (edit,)))
-    return seg, problems
+    return problems
 
 
 def _counted(tag: str) -> str:

@@ -1,0 +1,122 @@
+"""Read one profile document safely and check it against the schema.
+
+The parser expands no entity, loads no DTD and never touches the network.
+A document that declares an entity (external or not) is refused before
+anything else looks at it.  Every problem is one :class:`ProfileError`
+naming the file, the line and the column.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from lxml import etree
+
+SCHEMA_PATH = Path(__file__).with_name("profile.xsd")
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used: one message with file, line and column."""
+
+    def __init__(self, file: str, line: int | None, column: int | None, message: str):
+        super().__init__(message)
+        self.file = file
+        self.line = line or 1
+        self.column = column or 1
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False, load_dtd=False, dtd_validation=False, no_network=True,
+        huge_tree=False, remove_blank_text=False, remove_pis=True,
+    )
+
+
+@lru_cache(maxsize=1)
+def schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), _parser()))
+
+
+class Document:
+    """A parsed, schema-valid profile and its text (for error positions)."""
+
+    def __init__(self, path: Path, display: str):
+        self.path = path
+        self.display = display
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ProfileError(display, 1, 1, f"cannot read the profile: {exc.strerror or exc}") from None
+        self.lines = data.decode("utf-8", "replace").splitlines()
+        try:
+            self.tree = etree.fromstring(data, _parser()).getroottree()
+        except etree.XMLSyntaxError as exc:
+            line, col = exc.lineno, exc.offset
+            raise ProfileError(display, line, col, f"not well-formed XML: {_clean(exc.msg)}") from None
+        self._refuse_entities()
+        self.root = self.tree.getroot()
+        s = schema()
+        if not s.validate(self.tree):
+            err = s.error_log[0]
+            raise ProfileError(display, err.line, err.column or self._column(err.line, err.message),
+                               f"does not match the profile schema: {_clean(err.message)}")
+
+    def _refuse_entities(self) -> None:
+        dtd = self.tree.docinfo.internalDTD
+        if dtd is None:
+            return
+        for ent in dtd.iterentities():
+            line, col = self._find(f"<!ENTITY {ent.name}") or self._find("<!ENTITY") or (1, 1)
+            if ent.system_url:
+                raise ProfileError(self.display, line, col,
+                                   f"declares an external entity {ent.name!r} (SYSTEM {ent.system_url!r}); "
+                                   "a profile may not declare entities: refused, nothing was read from it")
+            raise ProfileError(self.display, line, col,
+                               f"declares an entity {ent.name!r}; a profile may not declare entities: refused")
+
+    # -- positions --------------------------------------------------------------
+    def _find(self, needle: str) -> tuple[int, int] | None:
+        for n, text in enumerate(self.lines, start=1):
+            i = text.find(needle)
+            if i >= 0:
+                return n, i + 1
+        return None
+
+    def _column(self, line: int | None, message: str) -> int:
+        """Where on ``line`` the attribute or element a message names is."""
+        if not line or line > len(self.lines):
+            return 1
+        text = self.lines[line - 1]
+        m = re.search(r"attribute '([^']+)'", message)
+        if m and (i := text.find(m.group(1) + "=")) >= 0:
+            return i + 1
+        m = re.search(r"Element '([^']+)'", message)
+        if m and (i := text.find("<" + m.group(1))) >= 0:
+            return i + 1
+        return len(text) - len(text.lstrip()) + 1
+
+    def error(self, el, message: str, attribute: str | None = None) -> ProfileError:
+        """A :class:`ProfileError` at an element (and one of its attributes)."""
+        line = getattr(el, "sourceline", None) or 1
+        col = 1
+        # the start tag may span lines: look for the attribute on the next few
+        for n in range(line, min(line + 6, len(self.lines) + 1)):
+            text = self.lines[n - 1]
+            if attribute and (i := text.find(attribute + "=")) >= 0:
+                return ProfileError(self.display, n, i + 1, message)
+            if n == line:
+                tag = etree.QName(el).localname if isinstance(el.tag, str) else ""
+                i = text.find("<" + tag)
+                col = i + 1 if i >= 0 else 1
+            if not attribute:
+                break
+        return ProfileError(self.display, line, col, message)
+
+
+def _clean(msg: str) -> str:
+    return re.sub(r"\s+", " ", msg or "").strip().rstrip(".")
