@@ -27,6 +27,7 @@ from .x12.envelope import CHECKS, Envelope, Problem
 from .x12.tokenizer import Segment, Tokenizer, X12Error
 
 MAX_PASSES = 6
+_TRAILERS = frozenset({"SE", "GE", "IEA"})
 
 NOTICES = {
     "TXN001": ("info", "A transaction that is not a 5010 837P or 837I is passed through unchanged."),
@@ -269,15 +270,17 @@ class _Run:
     def put(self, seg: Segment) -> None:
         """Check one output segment's envelope, fix its trailer if needed, write it."""
         env = self.env
-        where = (env.interchange, env.transaction)  # before a trailer closes them
+        tag = seg.tag
+        if tag in _TRAILERS:
+            where = (env.interchange, env.transaction)  # before the trailer closes them
         problems = env.feed(seg)
         if problems:
             edits = [e for p in problems for e in p.edits]
             if edits:
                 seg = rewrite(seg, edits)
             for p in problems:
-                self.problem(p, where if seg.tag in ("SE", "GE", "IEA") else None)
-        if seg.tag == "ST" and self.stream.kind is None:
+                self.problem(p, where if tag in _TRAILERS else None)
+        if tag == "ST" and self.stream.kind is None:
             self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
                                    "is not a 5010 837P/837I: passed through unchanged", seg))
         raw = seg.raw

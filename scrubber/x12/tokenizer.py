@@ -251,6 +251,7 @@ class Tokenizer:
 
         delims: Delimiters | None = None
         index = 0
+        tags: dict[bytes, str] = {}
         pending: Segment | None = None  # the last segment, waiting for its trailer
         isa_read_at = -1
         while True:
@@ -270,6 +271,7 @@ class Tokenizer:
                     if not fixed:
                         self.notes.append(("ENV010", index + 1, base + pos, "ISA is not 106 bytes long"))
             term = delims.segment
+            sep = delims.element
             strip = bytes(c for c in _WHITESPACE if bytes([c]) != term)
             ws_first = frozenset(strip)
             tlen = len(term)
@@ -319,6 +321,12 @@ class Tokenizer:
                     self.bytes_read = base + len(buf)
                     return
                 pending = Segment(content, term, b"", base + start, index, delims, lead)
+                i = content.find(sep, 0, 4)
+                tb = content[:i] if i >= 0 else content
+                t = tags.get(tb)
+                if t is None:
+                    t = tags[tb] = tb.decode("latin-1")
+                pending._tag = t
                 lead = b""
                 off += len(piece) + tlen
             if restart:
