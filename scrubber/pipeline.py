@@ -227,8 +227,7 @@ class _Run:
         st = self.stats
         st.claims += 1
         if not self.s.needs_rules(pending):
-            for seg in pending.segments:
-                self.put(seg)
+            self.put_claim(pending.segments)
             return
         final, reported = self.s.check_claim(pending, self.env)
         segments = final.segments
@@ -284,6 +283,16 @@ class _Run:
             self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
                                    "is not a 5010 837P/837I: passed through unchanged", seg))
         raw = seg.raw
+        self.write(raw)
+        self.stats.bytes_out += len(raw)
+
+    def put_claim(self, segments: list[Segment]) -> None:
+        """Write a claim's segments as received (no trailer can be among them)."""
+        odd = self.env.feed_body(segments)
+        if odd:  # an empty or ill-named segment: the envelope reports it
+            for p in odd:
+                self.problem(p)
+        raw = b"".join([s.raw for s in segments])
         self.write(raw)
         self.stats.bytes_out += len(raw)
 

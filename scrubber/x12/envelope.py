@@ -181,6 +181,24 @@ class Envelope:
         if self.st:
             self.st.received += n
 
+    def feed_body(self, segments: list[Segment]) -> list[Problem]:
+        """Feed a run of segments that holds no envelope segment (ISA, GS, ST
+        or their trailers): the common case, counted in one go."""
+        st = self.st
+        if st is None or not segments:
+            return [p for seg in segments for p in self.feed(seg)]
+        problems: list[Problem] = []
+        for seg in segments:
+            tag = seg.tag
+            if tag in _ENVELOPE or not _valid_tag(tag):
+                problems.extend(self.feed(seg))
+            else:
+                st.count += 1
+                if not seg.inserted:
+                    st.received += 1
+        self.last = segments[-1]
+        return problems
+
     def finish(self) -> list[Problem]:
         """The end of the file: every open envelope is unclosed."""
         problems: list[Problem] = []
