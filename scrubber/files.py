@@ -80,6 +80,7 @@ def scrub_file(
     *,
     check: bool = False,
     diff_to=None,
+    reject: str | None = None,
 ) -> Outcome:
     """Scrub one input into ``output`` (a path, ``-`` for stdout, or None for none).
 
@@ -90,9 +91,10 @@ def scrub_file(
     scrubber.file = name
     buffered: list[Finding] = []
     spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+    rejects = tempfile.SpooledTemporaryFile(max_size=8 << 20) if reject else None
     try:
         with _open_input(path) as inp:
-            stats = scrubber.scrub_stream(inp, spool, buffered.append)
+            stats = scrubber.scrub_stream(inp, spool, buffered.append, rejects)
     except X12Error as exc:
         return _failed(scrubber, name, sink, _where(exc), exc.segment_index)
     except OSError as exc:
@@ -111,7 +113,15 @@ def scrub_file(
             sys.stdout.buffer.flush()
         else:
             atomic_write(output, lambda fh: _copy(spool, fh))
+        if rejects is not None:
+            rejects.seek(0)
+            if reject == STDIO:
+                _copy(rejects, sys.stdout.buffer)
+            else:
+                atomic_write(reject, lambda fh: _copy(rejects, fh))
     spool.close()
+    if rejects is not None:
+        rejects.close()
     return Outcome(name, PROCESSED, stats, changed)
 
 

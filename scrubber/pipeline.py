@@ -19,6 +19,7 @@ from .claims.model import Claim
 from .claims.walker import ClaimStream, PendingClaim, build_claim, describe_transaction
 from .findings import ERROR, INFO, Finding
 from .fixes.apply import apply_groups, rewrite
+from .output import DirectOutput, SplitOutput
 from .fixes.edit import InsertAfter
 from .profiles import DEFAULT, Profile
 from .rules import RULES, Context, Issue
@@ -106,15 +107,18 @@ class Scrubber:
         stats = self.scrub_stream(inp, out, findings.append)
         return Result(out.getvalue(), findings, stats)
 
-    def scrub_stream(self, inp: BinaryIO, out: BinaryIO, sink: Callable[[Finding], None]) -> Stats:
+    def scrub_stream(self, inp: BinaryIO, out: BinaryIO, sink: Callable[[Finding], None],
+                     rejects: BinaryIO | None = None) -> Stats:
         """Scrub ``inp`` into ``out``, passing each finding to ``sink``.
 
+        With ``rejects``, every claim that still has an error after fixing goes
+        there instead, and both outputs are valid interchanges of their own.
         Raises :class:`X12Error` when the input cannot be read as X12; what
-        was written to ``out`` by then must be discarded by the caller.
+        was written to the outputs by then must be discarded by the caller.
         """
         stats = Stats()
         self.state = {}
-        run = _Run(self, out, sink, stats)
+        run = _Run(self, out, sink, stats, rejects)
         tok = Tokenizer(inp)
         feed = run.stream.feed
         put = run.put
@@ -184,14 +188,13 @@ class Scrubber:
 class _Run:
     """The state of one scrub of one stream."""
 
-    def __init__(self, scrubber: Scrubber, out: BinaryIO, sink, stats: Stats):
+    def __init__(self, scrubber: Scrubber, out: BinaryIO, sink, stats: Stats, rejects: BinaryIO | None = None):
         self.s = scrubber
-        self.out = out
         self.sink = sink
         self.stats = stats
         self.stream = ClaimStream()
-        self.env = Envelope()
-        self.write = out.write
+        self.env = Envelope()  # checks the input's envelopes; reports and fixes
+        self.output = DirectOutput(out.write) if rejects is None else SplitOutput(out.write, rejects.write)
 
     # -- emitting ------------------------------------------------------------
     def emit(self, f: Finding) -> None:
@@ -232,15 +235,17 @@ class _Run:
         final, reported = self.s.check_claim(pending, self.env)
         segments = final.segments
         profile = self.s.profile_for(pending.context)
+        rejected = False
         for issue, code, fixed, claim in reported:
-            self.emit(self.issue_finding(issue, code, fixed, claim, profile))
+            f = self.issue_finding(issue, code, fixed, claim, profile)
+            rejected = rejected or f.remains
+            self.emit(f)
         st.lines += len(final.lines)
         st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or _is_drug_code(ln.code.text))
         st.lines_fixed += len({id(i.line) for i, _, fixed, _ in reported if fixed and i.line is not None})
         st.jw_units_added += _jw_units(pending.segments, segments)
         removed = sum(1 for s in pending.segments if s.index) - sum(1 for s in segments if not s.inserted)
-        for seg in segments:
-            self.put(seg)
+        self.put_claim(segments, rejected)
         if removed:
             self.env.removed(removed)
 
@@ -282,23 +287,20 @@ class _Run:
         if tag == "ST" and self.stream.kind is None:
             self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
                                    "is not a 5010 837P/837I: passed through unchanged", seg))
-        raw = seg.raw
-        self.write(raw)
-        self.stats.bytes_out += len(raw)
+        self.output.segment(seg, self.stream.kind)
 
-    def put_claim(self, segments: list[Segment]) -> None:
-        """Write a claim's segments as received (no trailer can be among them)."""
+    def put_claim(self, segments: list[Segment], rejected: bool = False) -> None:
+        """Write a claim's segments (no envelope segment can be among them)."""
         odd = self.env.feed_body(segments)
         if odd:  # an empty or ill-named segment: the envelope reports it
             for p in odd:
                 self.problem(p)
-        raw = b"".join([s.raw for s in segments])
-        self.write(raw)
-        self.stats.bytes_out += len(raw)
+        self.output.claim(segments, rejected)
 
     def finish(self) -> None:
         for p in self.env.finish():
             self.problem(p)
+        self.stats.bytes_out = self.output.bytes
 
 
 def _this_pass(fixable: list[tuple[Issue, str]]) -> list[tuple[Issue, str]]:
