@@ -209,9 +209,10 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
     f = _service_fields(kind, sv)
     el = f.pop("comp_el")
     if sv is not None:
-        qualifier, code = Value.at(sv, el, 1), Value.at(sv, el, 2)
-        modifiers = [Value.at(sv, el, k) for k in range(3, 7)]
-        description = Value.at(sv, el, 7)
+        comps = sv.components(el)
+        comps += [""] * (7 - len(comps))
+        qualifier, code, m1, m2, m3, m4, description = (Value(comps[k - 1], Ref(sv, el, k)) for k in range(1, 8))
+        modifiers = [m1, m2, m3, m4]
     else:
         qualifier = code = description = EMPTY
         modifiers = [EMPTY] * 4
