@@ -57,13 +57,19 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
 @click.option("--diff", is_flag=True, help="Show the changes as a diff on stdout instead of writing them.")
 @click.option("--select", multiple=True, help="Only rules whose code starts with this (repeatable).")
 @click.option("--ignore", multiple=True, help="Skip rules whose code starts with this (repeatable).")
-def scrub(inputs, output, output_dir, log_path, log_format, crosswalk, check, diff, select, ignore):
+@click.option("--profile", "profile_ref", metavar="NAME|PATH",
+              help="Judge every claim by this payer profile (a shipped name or an XML file). Without it, each "
+                   "claim gets the profile that matches its payer id and filing indicator, else 'default'.")
+@click.option("--profile-dir", multiple=True, type=click.Path(file_okay=False),
+              help="A folder of XML profiles that take part in the per-claim choice (repeatable).")
+def scrub(inputs, output, output_dir, log_path, log_format, crosswalk, check, diff, select, ignore, profile_ref,
+          profile_dir):
     """Scrub INPUTS (files, folders or globs; '-' for stdin).
 
     Exit 0 when no error remains, 1 when errors remain (or --check finds
     changes), 2 when an input could not be processed or the usage is wrong.
     """
-    from .profiles import DEFAULT
+    from .profiles import ProfileError, build_selector, load_profile
     from .refdata import RefDataError, load_refdata
 
     paths = _expand(inputs)
@@ -73,13 +79,22 @@ def scrub(inputs, output, output_dir, log_path, log_format, crosswalk, check, di
         raise click.UsageError("use either -o/--output or --output-dir")
     if not (output or output_dir or check or diff):
         raise click.UsageError("say where the corrected file goes (-o FILE or --output-dir DIR), or use --check/--diff")
+    if profile_ref and profile_dir:
+        raise click.UsageError("use either --profile (one profile for every claim) or --profile-dir")
     try:
         refdata = load_refdata(tuple(crosswalk))
     except RefDataError as exc:
         click.echo(f"scrubber: {exc}", err=True)
         sys.exit(EXIT_FAILED)
-    profile = DEFAULT.with_selection(select, ignore)
-    scrubber = Scrubber(profile, refdata)
+    try:
+        if profile_ref:
+            profile, selector = load_profile(profile_ref).with_selection(select, ignore), None
+        else:
+            profile, selector = build_selector(profile_dir, select, ignore)
+    except ProfileError as exc:
+        click.echo(f"scrubber: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    scrubber = Scrubber(profile, refdata, selector=selector)
     if output_dir:
         os.makedirs(output_dir, exist_ok=True)
 
@@ -147,6 +162,52 @@ def rules(fmt):
     for r in rows:
         fix = "fix" if r["fixable"] else "   "
         click.echo(f"{r['code']:<7} {r['severity']:<7} {fix} {r['name']:<26} {r['summary']}")
+
+
+@main.group(invoke_without_command=True)
+@click.option("--profile-dir", multiple=True, type=click.Path(file_okay=False),
+              help="Also list the XML profiles in this folder (repeatable).")
+@click.pass_context
+def profiles(ctx, profile_dir):
+    """List the payer profiles: name, what each extends and which claims it matches.
+
+    `scrubber profiles check FILE` validates one and shows it fully layered.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .profiles import ProfileError, profile_set
+    from .profiles.render import listing
+
+    try:
+        found = profile_set(profile_dir)
+    except ProfileError as exc:
+        click.echo(f"scrubber: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    for line in listing(found):
+        click.echo(line)
+
+
+@profiles.command("check")
+@click.argument("profile_ref", metavar="FILE|NAME")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def profiles_check(profile_ref, fmt):
+    """Validate a profile (against the schema, with its extends chain) and show the layered result.
+
+    Exit 0 when it is valid, 2 with one message (file:line:column) when not.
+    """
+    from .profiles import ProfileError, load_profile
+    from .profiles.render import profile_dict, profile_text
+
+    try:
+        profile = load_profile(profile_ref)
+    except ProfileError as exc:
+        click.echo(f"scrubber: {exc}", err=True)
+        sys.exit(EXIT_FAILED)
+    if fmt == "json":
+        click.echo(json.dumps(profile_dict(profile), indent=2))
+    else:
+        for line in profile_text(profile):
+            click.echo(line)
 
 
 __all__ = ["main", "FIELD_NAMES", "FORMATS"]

@@ -48,6 +48,7 @@ EXPECTED_DIR = SAMPLES_DIR / "expected"
 
 # sample -> documented exit code (edi_samples/README.md)
 SAMPLES = {
+    "837p-payer-policy": 1,
     "837p-clean": 0,
     "837p-j9307-worked-example": 0,
     "837p-j9307-undocumented-waste": 0,

@@ -75,6 +75,9 @@ class DrugPolicy:
     ndc_required: bool = False  # a drug line without an NDC is an error (else a warning)
     accepted_units: tuple[str, ...] = ("F2", "GR", "ME", "ML", "UN")  # CTP05-1 values accepted
     jw_jz: str = "cms"  # "cms": JW/JZ required on single-dose drugs; "none": not used
+    # 837I facility types (bill type digits 1-2) where JW/JZ do not apply: inpatient (11),
+    # rural health clinic (71), FQHC (77).  Source: CMS JW/JZ policy FAQ (domain.md section 5).
+    jw_jz_exempt_facilities: tuple[str, ...] = ("11", "71", "77")
     waste_billable: bool = True  # undocumented waste is split onto a JW line
     units_source: str = "ndc"  # "ndc": CTP04 is the truth; "billed": SV104/SV205 is
     revenue_codes: tuple[str, ...] = ("0636",)  # 837I revenue codes for coded drugs
@@ -90,6 +93,7 @@ class DrugPolicy:
     attachment_required: bool = False  # PWK (claim or line)
     attachment_types: tuple[str, ...] = ()  # PWK01 report types accepted; empty = any
     attachment_transmission: tuple[str, ...] = ()  # PWK02 codes accepted; empty = any
+    attachment_what: str = ""  # what the attachment documents, for messages
     admin_codes: tuple[str, ...] = ()  # an administration code expected on the same date
     same_date: str = "report"  # same drug, NDC and date twice: report | merge | modifier | allow
     same_date_modifier: str = ""  # with same_date = modifier, e.g. XE
@@ -106,6 +110,7 @@ class Match:
 
     payer_id: str = ""
     filing_indicator: str = ""
+    line: int = field(default=0, compare=False)  # where the profile says it
 
     @property
     def specificity(self) -> int:
@@ -145,6 +150,7 @@ class Profile:
     layers: tuple[str, ...] = ()  # where each layer came from, lowest first
     path: str = ""  # the file this profile was read from ("" for the built-in defaults)
     description: str = ""
+    policy_fields: dict = field(default_factory=dict, repr=False)  # explicit drug fields, for layering
 
     def drug(self, hcpcs: str, ndc: str | None = None) -> DrugPolicy:
         """The policy for a drug; an NDC-specific policy (e.g. a NOC code for

@@ -53,6 +53,7 @@ class Document:
         except OSError as exc:
             raise ProfileError(display, 1, 1, f"cannot read the profile: {exc.strerror or exc}") from None
         self.lines = data.decode("utf-8", "replace").splitlines()
+        self._refuse_declared_entities()
         try:
             self.tree = etree.fromstring(data, _parser()).getroottree()
         except etree.XMLSyntaxError as exc:
@@ -65,6 +66,30 @@ class Document:
             err = s.error_log[0]
             raise ProfileError(display, err.line, err.column or self._column(err.line, err.message),
                                f"does not match the profile schema: {_clean(err.message)}")
+
+    def _refuse_declared_entities(self) -> None:
+        """Before the parser sees it: a DOCTYPE whose internal subset declares
+        an entity (general or parameter) is refused."""
+        text = "\n".join(self.lines)
+        doctype = _DOCTYPE.search(text)
+        if doctype is None:
+            return
+        external = re.match(r"<!DOCTYPE\s+\S+\s+(SYSTEM|PUBLIC)\b", doctype.group(0))
+        if external:
+            line = text.count("\n", 0, doctype.start()) + 1
+            col = doctype.start() - (text.rfind("\n", 0, doctype.start()) + 1) + 1
+            raise ProfileError(self.display, line, col, f"refers to an external DTD ({external.group(1)}); a profile "
+                                                        "takes no DTD: refused, nothing was read from it")
+        for m in _ENTITY.finditer(text, doctype.start(), doctype.end()):
+            line = text.count("\n", 0, m.start()) + 1
+            col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+            name = m.group(2)
+            if m.group(3):
+                raise ProfileError(self.display, line, col,
+                                   f"declares an external entity {name!r} ({m.group(3)} {m.group(4)}); a profile "
+                                   "may not declare entities: refused, nothing was read from it")
+            raise ProfileError(self.display, line, col,
+                               f"declares an entity {name!r}; a profile may not declare entities: refused")
 
     def _refuse_entities(self) -> None:
         dtd = self.tree.docinfo.internalDTD
@@ -116,6 +141,10 @@ class Document:
             if not attribute:
                 break
         return ProfileError(self.display, line, col, message)
+
+
+_DOCTYPE = re.compile(r"<!DOCTYPE[^\[>]*(\[.*?\]\s*)?>", re.S)
+_ENTITY = re.compile(r"<!ENTITY\s+(%\s+)?([^\s>]+)(?:\s+(SYSTEM|PUBLIC)\s+(\"[^\"]*\"|'[^']*'))?")
 
 
 def _clean(msg: str) -> str:

@@ -69,7 +69,9 @@ class SameDrugSameDate(Rule):
 
     Bad:  two ``SV1*HC:J9307`` lines with ``LIN**N4*72893000501`` on 2026-11-01
     Good: one line with the summed units (or two lines for two different NDCs)
-    A warning: whether to merge, add a modifier or report is payer policy.
+    A warning: whether to merge, add a modifier or report is payer policy,
+    and the profile's ``same-date`` policy says which (``report``; ``merge``;
+    ``modifier``, e.g. XE on the repeat line; ``allow``).
     Lines with different NDCs are expected (one NDC per line).
     """
 
@@ -87,8 +89,15 @@ class SameDrugSameDate(Rule):
             if first is None:
                 seen[key] = f.line
                 continue
+            policy = ctx.profile.drug(f.code, f.ndc11)
+            if policy.same_date == "allow" or (
+                    policy.same_date == "modifier" and policy.same_date_modifier in f.line.modifier_codes):
+                continue
+            advice = {"merge": ": the payer wants one line with the summed units",
+                      "modifier": f": the payer wants modifier {policy.same_date_modifier} on the repeat line"}
             yield Issue(f"{f.code} with the same NDC is billed again on the same date (first on line "
-                        f"{first.received_number})", ref=f.line.code.ref, line=f.line)
+                        f"{first.received_number}){advice.get(policy.same_date, '')}", ref=f.line.code.ref,
+                        line=f.line)
 
 
 @register
