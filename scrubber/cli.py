@@ -9,9 +9,9 @@ import sys
 import click
 
 from . import __version__
-from .files import FAILED, STDIO, scrub_file
+from .files import FAILED, STDIO
 from .findings import FIELD_NAMES
-from .pipeline import NOTICES, Scrubber
+from .pipeline import NOTICES
 from .report import FORMATS, open_writer, summary_lines
 from .rules import RULES
 from .x12.envelope import CHECKS
@@ -49,8 +49,12 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", help="Corrected file for a single input ('-' for stdout).")
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Write one corrected file per input here.")
+@click.option("--in-place", "in_place", metavar="SUFFIX",
+              help="Rewrite each input, keeping the original as INPUT+SUFFIX (e.g. .orig).")
 @click.option("--log", "log_path", help="Error log file ('-' for stdout). Without it, findings are listed on stderr.")
 @click.option("--log-format", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--reject-file", help="Move every claim that still has an error into this 837 (single input).")
+@click.option("--reject-dir", type=click.Path(file_okay=False), help="One reject 837 per input, in this folder.")
 @click.option("--crosswalk", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A CMS ASP NDC-HCPCS crosswalk CSV loaded on top of the bundled data (repeatable).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if the file would change or errors remain.")
@@ -62,56 +66,53 @@ def _expand(inputs: tuple[str, ...]) -> list[str]:
                    "claim gets the profile that matches its payer id and filing indicator, else 'default'.")
 @click.option("--profile-dir", multiple=True, type=click.Path(file_okay=False),
               help="A folder of XML profiles that take part in the per-claim choice (repeatable).")
-def scrub(inputs, output, output_dir, log_path, log_format, crosswalk, check, diff, select, ignore, profile_ref,
-          profile_dir):
+@click.option("--validate", is_flag=True, help="Also run pyx12's 005010X222A1/X223A2 validation on each input.")
+@click.option("--ack-dir", type=click.Path(file_okay=False), help="Write pyx12's 999 acknowledgment for each input here.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Files scrubbed in parallel (processes). The results are the same as with one.")
+def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_file, reject_dir, crosswalk, check,
+          diff, select, ignore, profile_ref, profile_dir, validate, ack_dir, jobs):
     """Scrub INPUTS (files, folders or globs; '-' for stdin).
 
     Exit 0 when no error remains, 1 when errors remain (or --check finds
     changes), 2 when an input could not be processed or the usage is wrong.
     """
-    from .profiles import ProfileError, build_selector, load_profile
-    from .refdata import RefDataError, load_refdata
+    from .batch import PlanError, Settings, plan_jobs, run_batch
+    from .profiles import ProfileError
+    from .refdata import RefDataError
 
-    paths = _expand(inputs)
-    if output and len(paths) != 1:
-        raise click.UsageError("-o/--output takes a single input; use --output-dir for several")
-    if output and output_dir:
-        raise click.UsageError("use either -o/--output or --output-dir")
-    if not (output or output_dir or check or diff):
-        raise click.UsageError("say where the corrected file goes (-o FILE or --output-dir DIR), or use --check/--diff")
     if profile_ref and profile_dir:
         raise click.UsageError("use either --profile (one profile for every claim) or --profile-dir")
     try:
-        refdata = load_refdata(tuple(crosswalk))
-    except RefDataError as exc:
-        click.echo(f"scrubber: {exc}", err=True)
-        sys.exit(EXIT_FAILED)
+        planned = plan_jobs(_expand(inputs), output=output, output_dir=output_dir, reject_file=reject_file,
+                            reject_dir=reject_dir, ack_dir=ack_dir, in_place=in_place, check=check, diff=diff,
+                            validate=validate)
+    except PlanError as exc:
+        raise click.UsageError(str(exc))
+    settings = Settings(tuple(crosswalk), profile_ref, tuple(profile_dir), tuple(select), tuple(ignore))
     try:
-        if profile_ref:
-            profile, selector = load_profile(profile_ref).with_selection(select, ignore), None
-        else:
-            profile, selector = build_selector(profile_dir, select, ignore)
-    except ProfileError as exc:
+        scrubber = settings.scrubber()  # bad reference data or profiles stop the run here, once
+    except (RefDataError, ProfileError) as exc:
         click.echo(f"scrubber: {exc}", err=True)
         sys.exit(EXIT_FAILED)
-    scrubber = Scrubber(profile, refdata, selector=selector)
-    if output_dir:
-        os.makedirs(output_dir, exist_ok=True)
+    for folder in (output_dir, reject_dir, ack_dir):
+        if folder:
+            os.makedirs(folder, exist_ok=True)
 
     log_stream = _open_log(log_path)
     log = open_writer(log_format, log_stream) if log_stream else open_writer("text", sys.stderr)
     outcomes = []
+    bar = _progress(len(planned))
     try:
-        for path in paths:
-            target = output or (os.path.join(output_dir, os.path.basename(path)) if output_dir else None)
-            if target and path != STDIO and target != STDIO and _same_file(path, target):
-                raise click.UsageError(f"{path}: the output would overwrite the input")
-            outcome = scrub_file(scrubber, path, target, log.write, check=check,
-                                 diff_to=sys.stdout if diff else None)
+        for outcome, findings in run_batch(planned, settings, jobs, scrubber):
+            for f in findings:
+                log.write(f)
             if outcome.status == FAILED and log_stream is not None:
                 click.echo(f"scrubber: {outcome.path}: {outcome.error}", err=True)
             outcomes.append(outcome)
+            bar.update(outcomes)
     finally:
+        bar.close()
         log.close()
         if log_stream not in (None, sys.stdout):
             log_stream.close()
@@ -126,6 +127,30 @@ def scrub(inputs, output, output_dir, log_path, log_format, crosswalk, check, di
     sys.exit(EXIT_CLEAN)
 
 
+class _progress:
+    """A progress line on stderr when it is a terminal; nothing otherwise."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self.on = total > 0 and sys.stderr.isatty()
+
+    def update(self, outcomes) -> None:
+        if not self.on:
+            return
+        claims = sum(o.stats.claims for o in outcomes)
+        findings = sum(sum(o.stats.findings.values()) for o in outcomes)
+        done = len(outcomes)
+        width = 30
+        filled = width * done // self.total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} files, "
+                         f"{claims} claims, {findings} findings")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:
+            sys.stderr.write("\n")
+
+
 def _open_log(path):
     if path is None:
         return None
@@ -135,13 +160,6 @@ def _open_log(path):
         return open(path, "w", encoding="utf-8", newline="")
     except OSError as exc:
         raise click.UsageError(f"cannot write the log {path}: {exc.strerror}")
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.exists(b) and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 @main.command()

@@ -59,6 +59,12 @@ def atomic_write(path: str, write: Callable[[io.BufferedWriter], None]) -> None:
 _stdin_copy = None
 
 
+def read_input(path: str) -> bytes:
+    """The whole input (for a second reader such as validation)."""
+    with _open_input(path) as fh:
+        return fh.read()
+
+
 def _open_input(path: str):
     """Open an input.  Standard input is copied to a spool on first use, so
     that it can be read twice (for ``--diff``) and is never closed."""
@@ -81,6 +87,7 @@ def scrub_file(
     check: bool = False,
     diff_to=None,
     reject: str | None = None,
+    backup: str | None = None,
 ) -> Outcome:
     """Scrub one input into ``output`` (a path, ``-`` for stdout, or None for none).
 
@@ -112,6 +119,9 @@ def scrub_file(
             _copy(spool, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         else:
+            if backup:  # --in-place: keep the input first
+                with open(path, "rb") as src:
+                    atomic_write(backup, lambda fh: _copy(src, fh))
             atomic_write(output, lambda fh: _copy(spool, fh))
         if rejects is not None:
             rejects.seek(0)

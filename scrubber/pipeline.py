@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterable
 
@@ -46,6 +47,7 @@ class Stats:
     drug_lines: int = 0
     lines_fixed: int = 0
     jw_units_added: int = 0
+    jw_charges_added: Decimal = Decimal(0)  # the waste revenue recovered
     findings: Counter = field(default_factory=Counter)
     errors_remaining: int = 0
     fixes: int = 0
@@ -243,7 +245,9 @@ class _Run:
         st.lines += len(final.lines)
         st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or _is_drug_code(ln.code.text))
         st.lines_fixed += len({id(i.line) for i, _, fixed, _ in reported if fixed and i.line is not None})
-        st.jw_units_added += _jw_units(pending.segments, segments)
+        units, charges = _jw_added(segments)
+        st.jw_units_added += units
+        st.jw_charges_added += charges
         removed = sum(1 for s in pending.segments if s.index) - sum(1 for s in segments if not s.inserted)
         self.put_claim(segments, rejected)
         if removed:
@@ -319,18 +323,19 @@ def _is_drug_code(code: str) -> bool:
     return code[:1] in ("J", "Q") or code in ("C9399",)
 
 
-def _jw_units(before: list[Segment], after: list[Segment]) -> int:
-    """Units on JW lines the scrubber inserted."""
-    total = 0
+def _jw_added(after: list[Segment]) -> tuple[int, Decimal]:
+    """Units and charges on the JW lines the scrubber inserted."""
+    units, charges = 0, Decimal(0)
     for seg in after:
         if seg.inserted and seg.tag in ("SV1", "SV2"):
             el = 1 if seg.tag == "SV1" else 2
             if "JW" in seg.components(el)[2:6]:
                 try:
-                    total += int(float(seg.element(4 if seg.tag == "SV1" else 5)))
-                except ValueError:
+                    units += int(Decimal(seg.element(el + 3)))
+                    charges += Decimal(seg.element(el + 1) or 0)
+                except (ArithmeticError, ValueError):
                     pass
-    return total
+    return units, charges
 
 
 def scrub(data: bytes | BinaryIO, profile: Profile | None = None, refdata=None, file: str = "") -> Result:

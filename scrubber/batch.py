@@ -1,0 +1,168 @@
+"""Batches: many files, in parallel processes, with results in input order.
+
+:class:`Settings` holds what a run needs to build its :class:`Scrubber`
+(reference data files, profiles, rule selection) as plain picklable values,
+so every worker process builds the same scrubber.  :func:`run_batch` scrubs
+each input into its target(s) and yields ``(outcome, findings)`` in the order
+of the inputs, whatever the number of jobs: ``--jobs 2`` gives the same
+bytes and the same log as ``--jobs 1``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .files import STDIO, Outcome, scrub_file
+from .findings import Finding
+from .pipeline import Scrubber
+
+
+@dataclass(frozen=True)
+class Settings:
+    crosswalks: tuple[str, ...] = ()
+    profile: str | None = None  # NAME or PATH: one profile for every claim
+    profile_dirs: tuple[str, ...] = ()
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def scrubber(self) -> Scrubber:
+        """Build the scrubber.  Raises RefDataError or ProfileError on bad input."""
+        from .profiles import build_selector, load_profile
+        from .refdata import load_refdata
+
+        refdata = load_refdata(self.crosswalks)
+        if self.profile:
+            return Scrubber(load_profile(self.profile).with_selection(self.select, self.ignore), refdata)
+        default, selector = build_selector(self.profile_dirs, self.select, self.ignore)
+        return Scrubber(default, refdata, selector=selector)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and where its results go."""
+
+    path: str
+    output: str | None = None
+    reject: str | None = None
+    check: bool = False
+    validate: bool = False  # also run pyx12's implementation-guide validation
+    ack: str | None = None  # write pyx12's 999 for the input here
+    backup: str | None = None  # in place: keep the input here first
+    diff: bool = False  # show a diff on stdout instead of writing
+
+
+class PlanError(ValueError):
+    """The options do not describe a run (a usage error)."""
+
+
+def plan_jobs(paths: list[str], *, output: str | None = None, output_dir: str | None = None,
+              reject_file: str | None = None, reject_dir: str | None = None, ack_dir: str | None = None,
+              in_place: str | None = None, check: bool = False, diff: bool = False,
+              validate: bool = False) -> list[Job]:
+    """Turn the command line's inputs and targets into jobs.
+
+    ``in_place`` is the backup suffix for ``--in-place`` (the only way an
+    input is ever rewritten).  Raises :class:`PlanError` for options that do
+    not fit together or an output that would overwrite an input.
+    """
+    if not paths:
+        raise PlanError("no input files")
+    targets = [bool(output), bool(output_dir), in_place is not None]
+    if sum(targets) > 1:
+        raise PlanError("use one of -o/--output, --output-dir and --in-place")
+    if not (any(targets) or check or diff):
+        raise PlanError("say where the corrected file goes (-o FILE, --output-dir DIR or --in-place), "
+                        "or use --check/--diff")
+    if output and len(paths) != 1:
+        raise PlanError("-o/--output takes a single input; use --output-dir for several")
+    if reject_file and len(paths) != 1:
+        raise PlanError("--reject-file takes a single input; use --reject-dir for several")
+    if reject_file and reject_dir:
+        raise PlanError("use either --reject-file or --reject-dir")
+    if in_place is not None and not in_place:
+        raise PlanError("--in-place needs a backup suffix, e.g. --in-place .orig")
+    if STDIO in paths and len(paths) > 1:
+        raise PlanError("'-' (standard input) cannot be mixed with other inputs")
+    if in_place is not None and STDIO in paths:
+        raise PlanError("--in-place cannot rewrite standard input")
+    names: dict[str, str] = {}
+    jobs = []
+    for path in paths:
+        base = os.path.basename(path) if path != STDIO else "stdin.837"
+        if output_dir or reject_dir or ack_dir:
+            if base in names:
+                raise PlanError(f"{path} and {names[base]} would write the same file name")
+            names[base] = path
+        target = output or (os.path.join(output_dir, base) if output_dir else None)
+        backup = None
+        if in_place is not None:
+            target, backup = path, path + in_place
+        elif target and path != STDIO and target != STDIO and _same_file(path, target):
+            raise PlanError(f"{path}: the output would overwrite the input (use --in-place to mean it)")
+        reject = reject_file or (os.path.join(reject_dir, base) if reject_dir else None)
+        ack = os.path.join(ack_dir, base + ".999") if ack_dir else None
+        jobs.append(Job(path, None if (check or diff) else target, None if (check or diff) else reject,
+                        check=check, validate=validate, ack=ack, backup=backup, diff=diff))
+    return jobs
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+_worker_scrubber: Scrubber | None = None
+_worker_settings: Settings | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _worker_scrubber, _worker_settings
+    _worker_settings = settings
+    _worker_scrubber = settings.scrubber()
+
+
+def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, list[Finding]]:
+    s = scrubber or _worker_scrubber
+    findings: list[Finding] = []
+    outcome = scrub_file(s, job.path, job.output, findings.append, check=job.check, reject=job.reject,
+                         backup=job.backup, diff_to=sys.stdout if job.diff else None)
+    if (job.validate or job.ack) and outcome.status != "failed":
+        findings.extend(_validate(job, s))
+    return outcome, findings
+
+
+def _validate(job: Job, scrubber: Scrubber) -> list[Finding]:
+    """pyx12's implementation-guide validation of the input (and its 999)."""
+    from .files import atomic_write, read_input
+    from .validate import validate
+
+    result = validate(read_input(job.path), file=scrubber.file, profile=scrubber.profile.name)
+    if job.ack and result.ack:
+        atomic_write(job.ack, lambda fh: fh.write(result.ack))
+    return result.findings if job.validate else []
+
+
+def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
+              scrubber: Scrubber | None = None) -> Iterator[tuple[Outcome, list[Finding]]]:
+    """Scrub every job; yields ``(outcome, findings)`` in input order.
+
+    With ``workers`` > 1 the files are scrubbed in that many processes; the
+    results are the same as with one.  ``scrubber`` (for one worker) reuses a
+    scrubber the caller already built.
+    """
+    jobs = list(jobs)
+    if any(j.diff or STDIO in (j.path, j.output, j.reject) for j in jobs):
+        workers = 1  # standard streams are shared: one file at a time
+    if workers <= 1 or len(jobs) <= 1:
+        s = scrubber or settings.scrubber()
+        for job in jobs:
+            yield _run_one(job, s)
+        return
+    workers = min(workers, len(jobs), os.cpu_count() or 1) or 1
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
+        yield from pool.map(_run_one, jobs, chunksize=1)

@@ -1,0 +1,99 @@
+"""Batches: several inputs, --jobs, --in-place, --reject-file, deterministic results."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scrubber.cli import main
+
+from .test_split import build as build_split
+from .test_tokenizer import interchange
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = sorted((ROOT / "edi_samples").glob("*.x12"))
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def batch(tmp_path):
+    """The samples, a binary file and an 835, in one input folder."""
+    inp = tmp_path / "in"
+    inp.mkdir()
+    for p in SAMPLES:
+        shutil.copy(p, inp / p.name)
+    (inp / "zz-binary.x12").write_bytes(b"\x00\x01\x02garbage\xff" * 50)
+    (inp / "zz-remit.835").write_bytes(interchange().replace(b"837*0001*005010X222A1", b"835*0001*005010X221A1"))
+    return inp
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_batch_jobs_2_equals_jobs_1(batch, tmp_path):
+    before = snapshot(batch)
+    results = {}
+    for jobs in (1, 2):
+        out, log = tmp_path / f"out{jobs}", tmp_path / f"log{jobs}.jsonl"
+        r = run("scrub", batch, "--output-dir", out, "--log", log, "--jobs", jobs)
+        assert r.exit_code == 2  # the binary file could not be processed
+        results[jobs] = (snapshot(out), log.read_text())
+    assert results[1] == results[2]
+    outputs, log = results[1]
+    assert snapshot(batch) == before  # inputs unchanged
+    assert "zz-binary.x12" not in outputs  # no output for the bad file
+    assert outputs["zz-remit.835"] == before["zz-remit.835"]  # passed through
+    for p in SAMPLES:  # every good file corrected as its golden says
+        assert outputs[p.name] == (ROOT / "edi_samples" / "expected" / (p.stem + ".out")).read_bytes()
+    records = [json.loads(x) for x in log.splitlines()]
+    bad = [r for r in records if r["code"] == "FILE001"]
+    assert len(bad) == 1 and bad[0]["file"].endswith("zz-binary.x12")
+    assert any(r["code"] == "TXN001" and r["file"].endswith("zz-remit.835") for r in records)
+    files_in_order = list(dict.fromkeys(r["file"] for r in records))
+    assert files_in_order == sorted(files_in_order)  # deterministic: input order
+
+
+def test_exit_1_when_errors_remain_and_no_bad_file(tmp_path):
+    src = ROOT / "edi_samples" / "837p-belantamab-ndc-under-j9307.x12"
+    r = run("scrub", src, ROOT / "edi_samples" / "837p-clean.x12", "--output-dir", tmp_path / "o", "--log", tmp_path / "l")
+    assert r.exit_code == 1
+
+
+def test_in_place_keeps_a_backup(tmp_path):
+    src = tmp_path / "waste.x12"
+    shutil.copy(ROOT / "edi_samples" / "837p-j9307-undocumented-waste.x12", src)
+    original = src.read_bytes()
+    r = run("scrub", src, "--in-place", ".orig", "--log", tmp_path / "l")
+    assert r.exit_code == 0
+    assert (tmp_path / "waste.x12.orig").read_bytes() == original
+    assert src.read_bytes() == (ROOT / "edi_samples" / "expected" / "837p-j9307-undocumented-waste.out").read_bytes()
+
+
+def test_output_over_the_input_needs_in_place(tmp_path):
+    src = tmp_path / "a.x12"
+    shutil.copy(SAMPLES[0], src)
+    r = run("scrub", src, "--output-dir", tmp_path)
+    assert r.exit_code == 2 and "--in-place" in r.output
+
+
+def test_reject_file_from_the_command_line(tmp_path):
+    src = tmp_path / "mixed.837"
+    src.write_bytes(build_split())
+    out, rej = tmp_path / "clean.837", tmp_path / "rejects.837"
+    r = run("scrub", src, "-o", out, "--reject-file", rej, "--log", tmp_path / "l")
+    assert r.exit_code == 1  # errors remain, in the reject file
+    assert b"CLM*A1*" in out.read_bytes() and b"CLM*A2*" not in out.read_bytes()
+    assert b"CLM*A2*" in rej.read_bytes() and b"CLM*B1*" in rej.read_bytes()
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path):
+    r = CliRunner().invoke(main, ["scrub", str(SAMPLES[0]), "--check"])
+    assert "\r[" not in r.output
+    assert "file(s)" in r.output  # the closing summary
