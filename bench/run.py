@@ -95,6 +95,34 @@ def bench_file(kind: str, claims: int, workdir: str, rounds: int) -> dict:
                 mbps=size / 1e6 / scrub, cps=claims / scrub, ratio=scrub / split, rss_mb=rss / 1024)
 
 
+BATCH = r"""
+import sys, time
+t = time.perf_counter()
+from scrubber.cli import main
+try:
+    main(["scrub", sys.argv[1], "--output-dir", sys.argv[2], "--log", sys.argv[3], "--jobs", sys.argv[4]],
+         standalone_mode=False)
+except SystemExit:
+    pass
+print(time.perf_counter() - t)
+"""
+
+
+def bench_jobs(workdir: str, files: int = 8, claims: int = 8000, rounds: int = 2) -> tuple[float, float]:
+    """A batch of files through the command line with --jobs 1 and --jobs 2, alternating."""
+    folder = os.path.join(workdir, "batch")
+    os.makedirs(folder)
+    for i in range(files):
+        with open(os.path.join(folder, f"f{i}.837"), "w", newline="") as fh:
+            generate(fh, "837P", claims, 0.01, seed=i + 1)
+    times = {1: [], 2: []}
+    for r in range(rounds):
+        for jobs in (1, 2):
+            out = os.path.join(workdir, f"out-{jobs}-{r}")
+            times[jobs].append(_run(BATCH, folder, out, out + ".log", str(jobs))[0])
+    return min(times[1]), min(times[2])
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="scrubber benchmark (ratios measured in one run)")
     ap.add_argument("--claims", type=int, action="append", help="claims per file (repeatable)")
@@ -107,6 +135,7 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as workdir:
         rows = [bench_file(kind, n, workdir, rounds) for kind in a.kinds.split(",") for n in sizes]
         pyx12 = {kind: pyx12_claims_per_second(kind, workdir) for kind in a.kinds.split(",")}
+        one, two = bench_jobs(workdir, claims=2000 if a.quick else 8000, rounds=1 if a.quick else 2)
     print("| file | MB | bare split s | scrubber s | scrubber / split | MB/s | claims/s | x pyx12 | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -117,6 +146,7 @@ def main(argv=None) -> None:
     for kind, cps in pyx12.items():
         if cps:
             print(f"\npyx12 validation, {kind} 1k-claim sample: {cps:,.0f} claims per CPU-second")
+    print(f"\nbatch of 8 files: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s: {one / two:.2f}x")
 
 
 if __name__ == "__main__":
