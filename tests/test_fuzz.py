@@ -1,0 +1,132 @@
+"""Property and fuzz suite: mutated 837s never crash the scrubber.
+
+Seeds are the project's samples (and the shared corpus when it is there).
+Each example flips bytes, drops, duplicates or swaps segments, changes a
+delimiter or truncates the file.  Whatever comes in, the scrubber either
+refuses it as not X12 (exit 2, X12Error) or returns a result for which:
+- nothing fixed means the output is the input, byte for byte;
+- every change is in the log (a changed output has a fixed finding);
+- scrubbing the output again changes nothing and fixes nothing.
+
+Examples are bounded for CI; set SCRUBBER_SOAK=1 (or a number) for a long soak.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scrubber import Scrubber
+from scrubber.files import atomic_write, scrub_file
+from scrubber.x12.tokenizer import X12Error, tokenize
+
+from .conftest import corpus_files
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = [p.read_bytes() for p in sorted((ROOT / "edi_samples").glob("*.x12"))]
+SEEDS += [p.read_bytes() for p in corpus_files() if p.stat().st_size < 20_000]
+
+_soak = os.environ.get("SCRUBBER_SOAK", "")
+EXAMPLES = (int(_soak) if _soak.isdigit() and int(_soak) > 1 else 20_000) if _soak else 150
+SCRUBBER = Scrubber()
+
+
+def segments_of(data: bytes) -> list[bytes]:
+    try:
+        return [s.raw for s in tokenize(data)]
+    except X12Error:
+        return [data]
+
+
+@st.composite
+def mutated(draw) -> bytes:
+    data = draw(st.sampled_from(SEEDS))
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "drop", "dup", "swap", "delim", "truncate", "insert"]))
+        if not data:
+            break
+        if kind == "flip":
+            i = draw(st.integers(0, len(data) - 1))
+            data = data[:i] + bytes([draw(st.integers(0, 255))]) + data[i + 1:]
+        elif kind == "truncate":
+            data = data[: draw(st.integers(0, len(data)))]
+        elif kind == "delim":
+            old = draw(st.sampled_from([b"*", b"~", b":", b"\n", b"^"]))
+            new = draw(st.sampled_from([b"*", b"~", b":", b"|", b"\n", b"", b"**"]))
+            data = data.replace(old, new, draw(st.integers(1, 50)))
+        elif kind == "insert":
+            i = draw(st.integers(0, len(data)))
+            data = data[:i] + draw(st.binary(max_size=20)) + data[i:]
+        else:
+            segs = segments_of(data)
+            i = draw(st.integers(0, len(segs) - 1))
+            if kind == "drop":
+                del segs[i]
+            elif kind == "dup":
+                segs.insert(i, segs[i])
+            else:
+                j = draw(st.integers(0, len(segs) - 1))
+                segs[i], segs[j] = segs[j], segs[i]
+            data = b"".join(segs)
+    return data
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(mutated())
+def test_mutated_input_never_crashes_and_keeps_the_invariants(data):
+    try:
+        result = SCRUBBER.scrub(data)
+    except X12Error:
+        return  # refused as not X12: the command line says so and exits 2
+    fixed = [f for f in result.findings if f.fixed]
+    if not fixed:
+        assert result.corrected == data
+    else:
+        assert result.corrected != data or all(f.code.startswith("ENV") for f in fixed)
+    again = SCRUBBER.scrub(result.corrected)
+    assert again.corrected == result.corrected
+    assert not [f for f in again.findings if f.fixed]
+
+
+@settings(max_examples=EXAMPLES // 3, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.binary(max_size=400))
+def test_random_bytes_never_crash(data):
+    try:
+        SCRUBBER.scrub(b"ISA*00*" + data)
+    except X12Error:
+        pass
+
+
+def test_a_crash_during_a_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "out.837"
+
+    def boom(fh):
+        fh.write(b"ISA*half a file")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_write(str(target), boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_mid_scrub_leaves_no_output(tmp_path, monkeypatch):
+    src = tmp_path / "in.837"
+    src.write_bytes(SEEDS[0])
+    out = tmp_path / "out.837"
+    s = Scrubber()
+    real = s.scrub_stream
+
+    def dies(inp, o, sink, rejects=None):
+        o.write(b"ISA*partial")
+        raise X12Error("the disk went away", 10)
+
+    monkeypatch.setattr(s, "scrub_stream", dies)
+    findings = []
+    outcome = scrub_file(s, str(src), str(out), findings.append)
+    assert outcome.status == "failed" and not out.exists()
+    assert [f.code for f in findings] == ["FILE001"]
+    monkeypatch.setattr(s, "scrub_stream", real)
+    assert scrub_file(s, str(src), str(out), findings.append).status == "processed" and out.exists()
