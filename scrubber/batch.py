@@ -141,7 +141,7 @@ def _validate(job: Job, scrubber: Scrubber) -> list[Finding]:
     from .files import atomic_write, read_input
     from .validate import validate
 
-    result = validate(read_input(job.path), file=scrubber.file, profile=scrubber.profile.name)
+    result = validate(read_input(job.path), file=scrubber.file, profile=scrubber.profile)
     if job.ack and result.ack:
         atomic_write(job.ack, lambda fh: fh.write(result.ack))
     return result.findings if job.validate else []

@@ -167,8 +167,10 @@ def _open_log(path):
 def rules(fmt):
     """List every rule and check, with its code, severity and whether it is fixed."""
     rows = [r.describe() for r in RULES]
+    from .validate.codes import CHECKS as IG_CHECKS
+
     rows += [dict(code=c.code, name=c.name, severity=c.severity, fixable=c.fixable, summary=c.summary, doc=c.summary)
-             for c in CHECKS.values()]
+             for c in (*CHECKS.values(), *IG_CHECKS.values())]
     from .files import NOTICES as FILE_NOTICES
 
     for code, (sev, text) in {**NOTICES, **FILE_NOTICES}.items():

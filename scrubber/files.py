@@ -103,11 +103,11 @@ def scrub_file(
         with _open_input(path) as inp:
             stats = scrubber.scrub_stream(inp, spool, buffered.append, rejects)
     except X12Error as exc:
-        return _failed(scrubber, name, sink, _where(exc), exc.segment_index)
+        return failed_outcome(scrubber, name, sink, where_text(exc), exc.segment_index)
     except OSError as exc:
-        return _failed(scrubber, name, sink, f"cannot read: {exc.strerror or exc}", None)
+        return failed_outcome(scrubber, name, sink, f"cannot read: {exc.strerror or exc}", None)
     except MemoryError:
-        return _failed(scrubber, name, sink, "out of memory while reading", None)
+        return failed_outcome(scrubber, name, sink, "out of memory while reading", None)
     for f in buffered:
         sink(f)
     changed = stats.fixes > 0
@@ -135,13 +135,13 @@ def scrub_file(
     return Outcome(name, PROCESSED, stats, changed)
 
 
-def _failed(scrubber: Scrubber, name: str, sink, message: str, index) -> Outcome:
+def failed_outcome(scrubber: Scrubber, name: str, sink, message: str, index) -> Outcome:
     sink(Finding(code="FILE001", severity=ERROR, message=message, file=name, segment_index=index,
                  profile=scrubber.profile.name))
     return Outcome(name, FAILED, Stats(), error=message)
 
 
-def _where(exc: X12Error) -> str:
+def where_text(exc: X12Error) -> str:
     where = f"byte {exc.offset}"
     if exc.segment_index:
         where += f" (segment {exc.segment_index})"

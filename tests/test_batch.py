@@ -97,3 +97,27 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path):
     r = CliRunner().invoke(main, ["scrub", str(SAMPLES[0]), "--check"])
     assert "\r[" not in r.output
     assert "file(s)" in r.output  # the closing summary
+
+
+def test_validate_adds_ig_findings_and_ack_dir_holds_a_999(tmp_path):
+    from .test_cli import claim_file
+
+    src = tmp_path / "xx.837"
+    src.write_bytes(claim_file().replace(b"CTP****2*ML", b"CTP****2*XX"))
+    acks, log = tmp_path / "acks", tmp_path / "l.jsonl"
+    r = run("scrub", src, "-o", tmp_path / "o.837", "--log", log, "--validate", "--ack-dir", acks, "--jobs", 2)
+    assert r.exit_code == 1
+    records = [json.loads(x) for x in log.read_text().splitlines()]
+    ig = [x for x in records if x["code"].startswith("IG")]
+    assert ig and any(x["segment"] == "CTP" and x["element"].startswith("CTP05") for x in ig), ig
+    ack = (acks / "xx.837.999").read_bytes()
+    assert b"ST*999*" in ack and b"IK5*" in ack
+
+
+def test_ack_without_validate_writes_a_999_and_no_ig_findings(tmp_path):
+    acks, log = tmp_path / "acks", tmp_path / "l.jsonl"
+    src = ROOT / "edi_samples" / "837p-clean.x12"
+    r = run("scrub", src, "--check", "--log", log, "--ack-dir", acks)
+    assert r.exit_code == 0
+    assert (acks / "837p-clean.x12.999").read_bytes().count(b"AK9*A") == 1
+    assert log.read_text() == ""

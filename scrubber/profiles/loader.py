@@ -146,11 +146,12 @@ class _Layer:
     # -- rules ------------------------------------------------------------------
     def _rule(self, el, rules, enabled, severities, options) -> None:
         from ..pipeline import NOTICES
+        from ..validate.codes import CHECKS as IG_CHECKS
         from ..x12.envelope import CHECKS
 
         code = el.get("code")
         rule = rules.get(code)
-        if rule is None and code not in CHECKS and code not in NOTICES:
+        if rule is None and code not in CHECKS and code not in NOTICES and code not in IG_CHECKS:
             raise self.doc.error(el, f"rule {code}: no such rule (see `scrubber rules`)", "code")
         if el.get("enabled") is not None:
             if rule is None:
