@@ -25,7 +25,12 @@ def _set(elements: list[bytes], edit: SetValue, comp_sep: bytes) -> None:
     n = edit.element
     while len(elements) <= n:
         elements.append(b"")
-    if edit.component is None:
+    if isinstance(edit.value, tuple):  # a whole composite, trailing empty components dropped
+        comps = list(edit.value)
+        while len(comps) > 1 and comps[-1] == "":
+            comps.pop()
+        elements[n] = comp_sep.join(_enc(c) for c in comps)
+    elif edit.component is None:
         elements[n] = _enc(edit.value)
     else:
         comps = elements[n].split(comp_sep) if elements[n] else [b""]

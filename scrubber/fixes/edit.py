@@ -17,12 +17,16 @@ NewElement = Union[str, tuple[str, ...]]
 
 @dataclass(frozen=True, eq=False)
 class SetValue:
-    """Set element ``element`` (1-based) or its component ``component`` (1-based)."""
+    """Set element ``element`` (1-based) or its component ``component`` (1-based).
+
+    ``value`` is text, or (for a whole composite element) a tuple of
+    component values that the fixes component joins with the segment's own
+    component separator."""
 
     segment: Segment
     element: int
     component: int | None
-    value: str
+    value: str | tuple[str, ...]
 
     @property
     def key(self) -> tuple:

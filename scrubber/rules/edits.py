@@ -32,11 +32,9 @@ def modifier_ref(line: ServiceLine, position: int) -> Ref:
 
 
 def set_modifiers(line: ServiceLine, modifiers: list[str]) -> SetValue:
-    comps = composite(line, modifiers)
-    while len(comps) > 2 and comps[-1] == "":
-        comps = comps[:-1]
-    sep = line.service.delims.component.decode("latin-1")
-    return SetValue(line.service, composite_el(line), None, sep.join(comps))
+    """Set the whole procedure composite with new modifiers (the fixes
+    component joins it with the segment's own component separator)."""
+    return SetValue(line.service, composite_el(line), None, composite(line, modifiers))
 
 
 def claim_total_edits(claim: Claim, new_charges: dict[int, Decimal], added: Decimal = Decimal(0)) -> list[SetValue]:

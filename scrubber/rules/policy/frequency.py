@@ -57,6 +57,21 @@ def _first_line(claim, ctx, code: str, day: date):
     return None, None
 
 
+
+def _claim_doses(claim, ctx, limit: str):
+    """For each drug of this claim whose policy sets ``limit``: (code, this
+    claim's dose days, the patient's other dose days, first line facts, policy)."""
+    patient = _doses(claim, ctx)
+    for code, by_claim in (patient or {}).items():
+        mine = by_claim.get(claim.ordinal)
+        if not mine:
+            continue
+        f, policy = _first_line(claim, ctx, code, min(mine))
+        if policy is None or not getattr(policy, limit):
+            continue
+        others = set().union(*(d for o, d in by_claim.items() if o != claim.ordinal))
+        yield code, mine, others, f, policy
+
 @register
 class DosesInWindow(Rule):
     """A patient gets no more doses of a drug in a rolling window than the payer allows.
@@ -73,18 +88,8 @@ class DosesInWindow(Rule):
     name = "doses-in-window"
 
     def check(self, claim, ctx):
-        patient = _doses(claim, ctx)
-        if not patient:
-            return
-        for code, by_claim in patient.items():
-            mine = by_claim.get(claim.ordinal)
-            if not mine:
-                continue
-            f, policy = _first_line(claim, ctx, code, min(mine))
-            if policy is None or not policy.max_doses:
-                continue
+        for code, mine, others, f, policy in _claim_doses(claim, ctx, "max_doses"):
             n, w = policy.max_doses, policy.window_days
-            others = set().union(*(d for o, d in by_claim.items() if o != claim.ordinal))
             every = sorted(mine | others)
             for day in sorted(mine):
                 end = self._over(every, day, w, n, others)
@@ -129,18 +134,8 @@ class DosesTooClose(Rule):
     severity = WARNING
 
     def check(self, claim, ctx):
-        patient = _doses(claim, ctx)
-        if not patient:
-            return
-        for code, by_claim in patient.items():
-            mine = by_claim.get(claim.ordinal)
-            if not mine:
-                continue
-            f, policy = _first_line(claim, ctx, code, min(mine))
-            if policy is None or not policy.min_days_between:
-                continue
+        for code, mine, others, f, policy in _claim_doses(claim, ctx, "min_days_between"):
             gap = policy.min_days_between
-            others = set().union(*(d for o, d in by_claim.items() if o != claim.ordinal))
             for day in sorted(mine):
                 near = sorted((abs((day - d).days), d) for d in (mine | others)
                               if d != day and (d < day or d in others - mine))
