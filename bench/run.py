@@ -64,7 +64,6 @@ def _run(code: str, *args: str) -> list[float]:
 def pyx12_claims_per_second(kind: str, workdir: str, claims: int = 1000) -> float | None:
     """pyx12's full validation (x12n_document) of a 1k-claim sample, claims per CPU-second."""
     try:
-        import pyx12.error_handler
         import pyx12.params
         import pyx12.x12n_document
     except ImportError:
@@ -73,9 +72,8 @@ def pyx12_claims_per_second(kind: str, workdir: str, claims: int = 1000) -> floa
     generate(buf, kind, claims, 0.01, seed=7)
     text = buf.getvalue()
     t = time.process_time()
-    params = pyx12.params.params()
-    errh = pyx12.error_handler.errh_null()
-    pyx12.x12n_document.x12n_document(params, io.StringIO(text), errh, io.StringIO(), None, None)
+    pyx12.x12n_document.x12n_document(param=pyx12.params.ParamsBase(), src_file=io.StringIO(text),
+                                      fd_997=io.StringIO(), fd_html=None, fd_xmldoc=None, map_path=None)
     return claims / (time.process_time() - t)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from ..x12.tokenizer import Segment
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
+class Ref(NamedTuple):
     """A position in a segment: element (1-based) and optional component (1-based)."""
 
     segment: Segment
@@ -27,13 +27,19 @@ class Ref:
         return base if self.component is None else f"{base}-{self.component}"
 
 
-@dataclass(frozen=True, slots=True)
-class Value:
-    """A value as received, and where it is.  ``ref`` is None when the
-    segment that would hold it is absent."""
+class Value(NamedTuple):
+    """A value as received, and where it is: ``ref`` is None when the
+    segment that would hold it is absent.  (A named tuple that builds its
+    :class:`Ref` on demand: a claim holds dozens of values.)"""
 
     text: str
-    ref: Ref | None
+    segment: Segment | None = None
+    element: int = 0
+    component: int | None = None
+
+    @property
+    def ref(self) -> Ref | None:
+        return None if self.segment is None else Ref(self.segment, self.element, self.component)
 
     def __bool__(self) -> bool:
         return bool(self.text)
@@ -44,12 +50,12 @@ class Value:
     @classmethod
     def at(cls, seg: Segment | None, element: int, component: int | None = None) -> "Value":
         if seg is None:
-            return cls("", None)
+            return EMPTY
         text = seg.element(element) if component is None else seg.component(element, component)
-        return cls(text, Ref(seg, element, component))
+        return cls(text, seg, element, component)
 
 
-EMPTY = Value("", None)
+EMPTY = Value("")
 
 
 @dataclass

@@ -211,7 +211,7 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
     if sv is not None:
         comps = sv.components(el)
         comps += [""] * (7 - len(comps))
-        qualifier, code, m1, m2, m3, m4, description = (Value(comps[k - 1], Ref(sv, el, k)) for k in range(1, 8))
+        qualifier, code, m1, m2, m3, m4, description = (Value(comps[k - 1], sv, el, k) for k in range(1, 8))
         modifiers = [m1, m2, m3, m4]
     else:
         qualifier = code = description = EMPTY
