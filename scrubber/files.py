@@ -43,6 +43,7 @@ def atomic_write(path: str, write: Callable[[io.BufferedWriter], None]) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".scrubber-", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; a written file gets the usual mode
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -57,6 +58,17 @@ def atomic_write(path: str, write: Callable[[io.BufferedWriter], None]) -> None:
 
 
 _stdin_copy = None
+
+
+def _mode_for(path: str) -> int:
+    """The mode a file written here should have: the existing file's (in
+    place), else what the umask gives a new file."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def read_input(path: str) -> bytes:

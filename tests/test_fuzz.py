@@ -132,3 +132,14 @@ def test_a_failure_mid_scrub_leaves_no_output(tmp_path, monkeypatch):
     assert [f.code for f in findings] == ["FILE001"]
     monkeypatch.setattr(s, "scrub_stream", real)
     assert scrub_file(s, str(src), str(out), findings.append).status == "processed" and out.exists()
+
+
+def test_written_files_get_the_usual_mode(tmp_path):
+    target = tmp_path / "new.837"
+    atomic_write(str(target), lambda fh: fh.write(b"x"))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+    target.chmod(0o640)
+    atomic_write(str(target), lambda fh: fh.write(b"y"))  # rewriting keeps the file's mode
+    assert target.stat().st_mode & 0o777 == 0o640
