@@ -14,7 +14,7 @@ import io
 from collections import Counter
 from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterable
+from typing import BinaryIO, Callable
 
 from .claims.model import Claim
 from .claims.walker import ClaimStream, PendingClaim, build_claim, describe_transaction

@@ -59,7 +59,7 @@ from dataclasses import dataclass, fields
 from typing import Iterable, Iterator
 from urllib.parse import unquote
 
-from .findings import ERROR, FIELD_NAMES, Finding
+from .findings import ERROR, Finding
 
 __all__ = ["SparkRun", "findings_ddl", "scrub_with_spark", "main"]
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 from ..fixes.edit import InsertAfter, SetValue
 from .base import Issue, Rule, register
 from .drug import (
-    QTY_PLACES, DrugFacts, claim_facts, money, pending_waste, rounded, waste_units, whole_units, x12_decimal,
+    QTY_PLACES, DrugFacts, claim_facts, money, pending_waste, waste_units, whole_units, x12_decimal,
 )
 from .edits import claim_total_edits, composite, renumber_after, scaled_charge, set_value, texts
 
