@@ -65,7 +65,9 @@ _TAG_OK: dict[str, bool] = {}
 def _valid_tag(tag: str) -> bool:
     ok = _TAG_OK.get(tag)
     if ok is None:
-        ok = _TAG_OK[tag] = is_segment_tag(tag)
+        ok = is_segment_tag(tag)
+        if len(tag) <= 3:  # only real ids are remembered: garbage must not grow the table
+            _TAG_OK[tag] = ok
     return ok
 
 

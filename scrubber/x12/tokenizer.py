@@ -109,7 +109,7 @@ def read_isa_delimiters(buf: bytes, pos: int = 0) -> tuple[Delimiters, int, bool
 class Segment:
     """One token of the input: a segment with its exact bytes and position."""
 
-    __slots__ = ("lead", "content", "terminator", "trailer", "offset", "index", "delims", "_elements", "origin", "inserted", "_tag")
+    __slots__ = ("lead", "content", "terminator", "trailer", "offset", "index", "delims", "_elements", "origin", "inserted", "tag")
 
     def __init__(
         self,
@@ -120,6 +120,7 @@ class Segment:
         index: int,
         delims: Delimiters,
         lead: bytes = b"",
+        tag: str | None = None,
     ):
         self.lead = lead
         self.content = content
@@ -129,7 +130,7 @@ class Segment:
         self.index = index  # 1-based position in the file (ISA = 1); 0 for a lead-only token
         self.delims = delims
         self._elements: list[bytes] | None = None
-        self._tag: str | None = None
+        self.tag = tag if tag is not None else tag_of(content, delims.element)  # the segment id
         self.origin: Segment | None = None  # the received segment this one was rewritten from
         self.inserted = False  # added by the scrubber, not received
 
@@ -154,15 +155,6 @@ class Segment:
         if els is None:
             els = self._elements = self.content.split(self.delims.element)
         return els
-
-    @property
-    def tag(self) -> str:
-        t = self._tag
-        if t is None:
-            c = self.content
-            i = c.find(self.delims.element)
-            t = self._tag = (c if i < 0 else c[:i]).decode("latin-1")
-        return t
 
     def element(self, n: int) -> str:
         els = self.elements
@@ -189,6 +181,12 @@ class Segment:
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Segment({self.index}, {self.content[:40]!r})"
+
+
+def tag_of(content: bytes, sep: bytes) -> str:
+    """The segment id: the text before the first element separator."""
+    i = content.find(sep)
+    return (content if i < 0 else content[:i]).decode("latin-1")
 
 
 def _is_isa_at(buf: bytes, pos: int) -> bool:
@@ -320,13 +318,13 @@ class Tokenizer:
                         yield Segment(content, b"", b"", base + start, index, delims, lead)
                     self.bytes_read = base + len(buf)
                     return
-                pending = Segment(content, term, b"", base + start, index, delims, lead)
                 i = content.find(sep, 0, 4)
-                tb = content[:i] if i >= 0 else content
-                t = tags.get(tb)
+                t = tags.get(content[:i]) if i > 0 else None
                 if t is None:
-                    t = tags[tb] = tb.decode("latin-1")
-                pending._tag = t
+                    t = tag_of(content, sep)
+                    if 0 < i:  # ids of up to three bytes: a handful per file, read once
+                        tags[content[:i]] = t
+                pending = Segment(content, term, b"", base + start, index, delims, lead, t)
                 lead = b""
                 off += len(piece) + tlen
             if restart:
