@@ -33,6 +33,8 @@ def _doses(claim, ctx) -> dict[str, dict[int, set]] | None:
     """Record this claim's dose dates (replacing an earlier check of the same
     claim) and return every known dose of this patient: HCPCS -> claim
     ordinal -> dates.  Only earlier claims of the file and this one are known."""
+    if "doses" in claim.cache:  # both frequency rules ask; the answer is the same
+        return claim.cache["doses"]
     key = _patient(claim)
     if key is None:
         return None
@@ -42,11 +44,18 @@ def _doses(claim, ctx) -> dict[str, dict[int, set]] | None:
             continue
         if policy.max_doses or policy.min_days_between:
             mine.setdefault(f.code, set()).add(f.line.service_date)
-    patient = ctx.state.setdefault(_DOSES, {}).setdefault(key, {})
+    store = ctx.state.setdefault(_DOSES, {})
+    patient = store.get(key)
+    if patient is None:
+        if not mine:  # no dose under a frequency policy: nothing to remember (memory stays flat)
+            claim.cache["doses"] = None
+            return None
+        patient = store[key] = {}
     for by_claim in patient.values():
         by_claim.pop(claim.ordinal, None)
     for code, dates in mine.items():
         patient.setdefault(code, {})[claim.ordinal] = dates
+    claim.cache["doses"] = patient
     return patient
 
 
