@@ -90,13 +90,15 @@ class Scrubber:
             rules = self._rules[id(profile)] = [r() for r in RULES if profile.rule_enabled(r.code)]
         return rules
 
-    def needs_rules(self, pending: PendingClaim) -> bool:
-        """Does the claim have a drug line for the rules to judge?"""
-        profile = self.profile_for(pending.context)
+    def drug_codes_for(self, profile: Profile) -> frozenset:
         codes = self._codes.get(id(profile))
         if codes is None:
             codes = self._codes[id(profile)] = drug_codes(self.refdata, profile)
-        return has_drug_line(pending.segments, codes)
+        return codes
+
+    def needs_rules(self, pending: PendingClaim) -> bool:
+        """Does the claim have a drug line for the rules to judge?"""
+        return has_drug_line(pending.segments, self.drug_codes_for(self.profile_for(pending.context)))
 
     def profile_for(self, context) -> Profile:
         return self.selector(context) if self.selector is not None else self.profile
@@ -243,7 +245,8 @@ class _Run:
             rejected = rejected or f.remains
             self.emit(f)
         st.lines += len(final.lines)
-        st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or _is_drug_code(ln.code.text))
+        codes = self.s.drug_codes_for(profile)
+        st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or ln.code.text in codes)
         st.lines_fixed += len({id(i.line) for i, _, fixed, _ in reported if fixed and i.line is not None})
         units, charges = _jw_added(segments)
         st.jw_units_added += units
@@ -317,10 +320,6 @@ def _this_pass(fixable: list[tuple[Issue, str]]) -> list[tuple[Issue, str]]:
     plain = [(i, c) for i, c in fixable if not inserts(i)]
     busy = {id(i.line) for i, _ in plain if i.line is not None}
     return plain + [(i, c) for i, c in fixable if inserts(i) and id(i.line) not in busy]
-
-
-def _is_drug_code(code: str) -> bool:
-    return code[:1] in ("J", "Q") or code in ("C9399",)
 
 
 def _jw_added(after: list[Segment]) -> tuple[int, Decimal]:
