@@ -20,7 +20,24 @@ EXIT_CLEAN, EXIT_ERRORS, EXIT_FAILED = 0, 1, 2
 
 
 class _Group(click.Group):
-    """Usage errors exit 2 with one line (click's default), other errors too."""
+    """Usage errors: one line on stderr (``scrubber: ...``) and exit 2, no usage dump."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = f" (see 'scrubber {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+            click.echo(f"scrubber: {exc.format_message()}{where}", err=True)
+            sys.exit(EXIT_FAILED)
+        except click.ClickException as exc:
+            click.echo(f"scrubber: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("scrubber: aborted", err=True)
+            sys.exit(EXIT_FAILED)
+        sys.exit(EXIT_CLEAN)
 
 
 @click.group(cls=_Group)

@@ -255,3 +255,9 @@ def test_bad_crosswalk_exit_2(tmp_path, run):
     xw.write_text("just,some\ncolumns,here\n")
     r = run("scrub", str(src), "--check", "--crosswalk", str(xw))
     assert r.exit_code == 2 and str(xw) in r.output and "Traceback" not in r.output
+
+
+def test_usage_error_is_one_line_on_stderr():
+    proc = subprocess.run([sys.executable, "-m", "scrubber", "scrub", "--bogus", "x"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("scrubber: ") and "Traceback" not in proc.stderr
