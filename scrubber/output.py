@@ -35,9 +35,12 @@ class DirectOutput:
         self.bytes += len(raw)
 
     def claim(self, segments: list[Segment], rejected: bool) -> None:
-        raw = b"".join([s.raw for s in segments])
-        self.write(raw)
-        self.bytes += len(raw)
+        self.raw(b"".join([s.raw for s in segments]))
+
+    def raw(self, data: bytes) -> None:
+        """Bytes passed on as received (the bulk lane)."""
+        self.write(data)
+        self.bytes += len(data)
 
 
 @dataclass

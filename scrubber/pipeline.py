@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 from .claims.model import Claim
+from .claims.bulk import BlockScanner
 from .claims.walker import ClaimStream, PendingClaim, build_claim, describe_transaction
 from .findings import ERROR, INFO, Finding
 from .fixes.apply import apply_groups, rewrite
@@ -26,7 +27,7 @@ from .profiles import DEFAULT, Profile
 from .rules import RULES, Context, Issue
 from .rules.scope import drug_codes, has_drug_line
 from .x12.envelope import CHECKS, Envelope, Problem
-from .x12.tokenizer import Segment, Tokenizer, X12Error
+from .x12.tokenizer import Block, Segment, Tokenizer, X12Error
 
 MAX_PASSES = 6
 _TRAILERS = frozenset({"SE", "GE", "IEA"})
@@ -90,6 +91,19 @@ class Scrubber:
             rules = self._rules[id(profile)] = [r() for r in RULES if profile.rule_enabled(r.code)]
         return rules
 
+    def block_scanner(self) -> BlockScanner | None:
+        """The bulk lane for subscriber loops without drug lines, with every
+        code any profile of this run treats as a drug (None: every claim the
+        ordinary way)."""
+        profiles = [self.profile]
+        if self.selector is not None:
+            candidates = getattr(self.selector, "candidates", None)
+            if candidates is None:
+                return None  # an unknown selector: its profiles are not known
+            profiles += [*candidates, getattr(self.selector, "default", self.profile)]
+        codes = frozenset().union(*(self.drug_codes_for(p) for p in profiles))
+        return BlockScanner(codes)
+
     def drug_codes_for(self, profile: Profile) -> frozenset:
         codes = self._codes.get(id(profile))
         if codes is None:
@@ -124,11 +138,17 @@ class Scrubber:
         self.state = {}
         run = _Run(self, out, sink, stats, rejects)
         tok = Tokenizer(inp)
-        feed = run.stream.feed
+        stream = run.stream
+        feed = stream.feed
         put = run.put
         notes = tok.notes
+        bulk = self.block_scanner() if rejects is None else None
         n = 0
         for seg in tok:
+            if seg.__class__ is Block:
+                run.block(seg)
+                n += seg.count
+                continue
             n += 1
             if notes:
                 run.tokenizer_notes(notes)
@@ -137,6 +157,7 @@ class Scrubber:
                 run.claim(done)
             if passthrough:
                 put(seg)
+            tok.bulk = bulk if stream.kind is not None else None
         stats.segments = n
         if notes:
             run.tokenizer_notes(notes)
@@ -229,6 +250,18 @@ class _Run:
             self.emit(Finding(code=code, severity=CHECKS[code].severity, message=f"{message} (byte {offset})",
                               file=self.s.file, segment_index=index, profile=self.s.profile.name))
         notes.clear()
+
+    def block(self, block: Block) -> None:
+        """Subscriber loops without a drug line, vouched for by the bulk lane:
+        counted and written as received."""
+        done = self.stream.flush()
+        if done is not None:
+            self.claim(done)
+        claims = block.info
+        self.stream.claims_seen += claims
+        self.stats.claims += claims
+        self.env.count_body(block.count)
+        self.output.raw(block.raw)
 
     def claim(self, pending: PendingClaim) -> None:
         st = self.stats

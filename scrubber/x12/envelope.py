@@ -201,6 +201,13 @@ class Envelope:
         self.last = segments[-1]
         return problems
 
+    def count_body(self, count: int) -> None:
+        """``count`` well-formed segments (no envelope segment among them)
+        went by as a block: count them in the open transaction."""
+        if self.st is not None:
+            self.st.count += count
+            self.st.received += count
+
     def finish(self) -> list[Problem]:
         """The end of the file: every open envelope is unclosed."""
         problems: list[Problem] = []

@@ -183,6 +183,24 @@ class Segment:
         return f"Segment({self.index}, {self.content[:40]!r})"
 
 
+class Block:
+    """A run of well-formed segments handed on as raw bytes, not one by one.
+
+    The tokenizer yields one when its ``bulk`` scanner (set by the caller)
+    vouches for the run; ``count`` segments, positions ``index`` to
+    ``index + count - 1``; ``raw`` includes the white space after the last
+    terminator; ``info`` is what the scanner said about it."""
+
+    __slots__ = ("raw", "count", "offset", "index", "info")
+
+    def __init__(self, raw: bytes, count: int, offset: int, index: int, info):
+        self.raw = raw
+        self.count = count
+        self.offset = offset
+        self.index = index
+        self.info = info
+
+
 def tag_of(content: bytes, sep: bytes) -> str:
     """The segment id: the text before the first element separator."""
     i = content.find(sep)
@@ -207,6 +225,9 @@ class Tokenizer:
         self.chunk_size = chunk_size
         self.notes: list[tuple[int, int, str]] = []
         self.bytes_read = 0
+        # bulk(buf, start, delims) -> (end, count, info) | None: may pass a run of
+        # segments starting at buf[start] (a segment with id HL) as one Block
+        self.bulk = None
 
     def __iter__(self) -> Iterator[Segment]:
         read = self.stream.read
@@ -284,7 +305,10 @@ class Tokenizer:
             off = pos
             last = len(pieces) - 1
             restart = False
-            for j, piece in enumerate(pieces):
+            j = -1
+            while j < last:
+                j += 1
+                piece = pieces[j]
                 if j == last and not eof:
                     break  # incomplete: wait for the next chunk
                 if piece and piece[0] in ws_first:
@@ -324,6 +348,17 @@ class Tokenizer:
                     t = tag_of(content, sep)
                     if 0 < i:  # ids of up to three bytes: a handful per file, read once
                         tags[content[:i]] = t
+                if t == "HL" and self.bulk is not None and not lead:
+                    found = self.bulk(buf, start, delims)
+                    if found is not None:
+                        end, count, info = found
+                        stop = off + sum(map(len, pieces[j:j + count])) + count * tlen
+                        if j + count <= last and stop <= end and not buf[stop:end].strip(strip):
+                            yield Block(buf[start:end], count, base + start, index, info)
+                            index += count - 1
+                            off = stop
+                            j += count - 1
+                            continue
                 pending = Segment(content, term, b"", base + start, index, delims, lead, t)
                 lead = b""
                 off += len(piece) + tlen

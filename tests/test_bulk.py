@@ -1,0 +1,92 @@
+"""The bulk lane (subscriber loops without drug lines passed as raw bytes)
+gives exactly what the ordinary, segment-by-segment way gives."""
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scrubber.pipeline import Scrubber
+from scrubber.x12.tokenizer import X12Error
+
+from .conftest import corpus_files
+from .test_fuzz import mutated
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.generate import generate  # noqa: E402
+
+
+def both(data: bytes):
+    fast, slow = Scrubber(), Scrubber()
+    slow.block_scanner = lambda: None
+    out = []
+    for s in (fast, slow):
+        try:
+            r = s.scrub(data)
+        except X12Error as exc:
+            out.append(("refused", exc.message))
+            continue
+        out.append((r.corrected, [f.to_dict() for f in r.findings], r.stats.claims, r.stats.segments,
+                    r.stats.errors_remaining))
+    return out
+
+
+def generated(kind: str, claims: int, errors: float, seed: int) -> bytes:
+    buf = io.StringIO()
+    generate(buf, kind, claims, errors, seed)
+    return buf.getvalue().encode()
+
+
+@pytest.mark.parametrize("kind", ["837P", "837I"])
+@pytest.mark.parametrize("errors", [0.0, 0.3])
+def test_generated_files(kind, errors):
+    fast, slow = both(generated(kind, 3000, errors, 5))
+    assert fast == slow
+
+
+def test_samples_and_corpus():
+    files = sorted((ROOT / "edi_samples").glob("*.x12")) + corpus_files()
+    for path in files:
+        fast, slow = both(path.read_bytes())
+        assert fast == slow, path.name
+
+
+def test_small_chunks_still_agree():
+    data = generated("837P", 500, 0.2, 9)
+    fast, slow = Scrubber(), Scrubber()
+    slow.block_scanner = lambda: None
+    import scrubber.x12.tokenizer as tokmod
+
+    saved = tokmod.CHUNK_SIZE
+    try:
+        for size in (64, 1000, 4096):
+            tokmod.Tokenizer.__init__.__defaults__ = (size,)
+            a, b = fast.scrub(data), slow.scrub(data)
+            assert a.corrected == b.corrected == slow.scrub(data).corrected
+            assert [f.to_dict() for f in a.findings] == [f.to_dict() for f in b.findings]
+    finally:
+        tokmod.Tokenizer.__init__.__defaults__ = (saved,)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(mutated())
+def test_mutated_inputs_agree(data):
+    fast, slow = both(data)
+    assert fast == slow
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(st.integers(0, 10_000), st.integers(0, 60))
+def test_generated_with_damage_agree(seed, cut):
+    data = bytearray(generated("837P", 40, 0.3, seed))
+    # damage a few bytes in the middle of the claims
+    for k in range(cut % 4):
+        i = (seed * 7919 + k * 104729) % len(data)
+        data[i] = (data[i] + cut) % 256
+    fast, slow = both(bytes(data))
+    assert fast == slow
