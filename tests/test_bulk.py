@@ -90,3 +90,21 @@ def test_generated_with_damage_agree(seed, cut):
         data[i] = (data[i] + cut) % 256
     fast, slow = both(bytes(data))
     assert fast == slow
+
+
+@pytest.mark.parametrize("kind, old, new, code", [
+    ("837P", b"SV1*HC:85025*", b"SV1*HC:85025:JW*", "JWZ004"),  # JW on a non-drug code: a drug line
+    ("837P", b"HI*ABK:I10~\n", b"HI*ABK:I10~\n~\n", "ENV007"),  # an empty segment
+    ("837P", b"N3*1 ELM ST~\n", b"N3*1 ELM ST~\nx3*bad~\n", "ENV008"),  # an ill-formed segment id
+    ("837I", b"SV2*0450*HC:99283*", b"SV2*0450*HC:J9307*", "NDC003"),  # a drug code with no NDC
+    ("837P", b"HL*40*1*22*0~", b"HL*900**20*1~\nNM1*85*2*OTHER CLINIC*****XX*1234567893~\nHL*40*900*22*0~",
+     None),  # a second billing provider
+])
+def test_what_the_bulk_lane_must_not_swallow(kind, old, new, code):
+    data = generated(kind, 200, 0.0, 3)
+    assert old in data
+    data = data.replace(old, new, 3)
+    fast, slow = both(data)
+    assert fast == slow
+    if code:
+        assert code in {f["code"] for f in fast[1]}

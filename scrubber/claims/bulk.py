@@ -23,20 +23,36 @@ _WASTE = {"JW", "JZ"}
 
 
 class _Patterns:
-    def __init__(self, d: Delimiters):
-        t, e = re.escape(d.segment), re.escape(d.element)
-        ws = re.escape(bytes(c for c in _WS if bytes([c]) != d.segment))
+    """The regular expressions of one set of delimiters and drug codes."""
+
+    def __init__(self, d: Delimiters, codes: frozenset[str]):
+        t, e, c = re.escape(d.segment), re.escape(d.element), re.escape(d.component)
+        ws = re.escape(bytes(x for x in _WS if bytes([x]) != d.segment))
         ws = b"[" + ws + b"]*+" if ws else b""  # possessive: white space is never given back
-        self.boundary = re.compile(t + ws + b"(?P<tag>HL|SE|GE|IEA|ISA|ST|GS)(?=" + e + b"|" + t + b")")
-        self.anomaly = re.compile(t + ws + b"(?![A-Z][A-Z0-9]{1,2}(?:" + e + b"|" + t + b"))")
-        self.lin = re.compile(t + ws + b"LIN(?=" + e + b"|" + t + b")")
-        self.service = re.compile(t + ws + b"(SV[12])" + e + b"([^" + t + b"]*)")
-        self.claim = re.compile(t + ws + b"CLM(?=" + e + b"|" + t + b")")
-        self.sep, self.comp, self.term = d.element, d.component, d.segment
+        at = t + ws  # a segment start
+        end = b"(?=" + e + b"|" + t + b")"
+        not_ce = b"[^" + c + e + t + b"]*"
+        not_e = b"[^" + e + t + b"]*"
+        alt = b"|".join(re.escape(x.encode("latin-1")) for x in sorted(codes)) or b"(?!)"
+        # a procedure composite that names a drug: its code (component 2) is one of
+        # the codes, or one of its modifiers (components 3 to 6) is JW or JZ
+        drug = (not_ce + c + b"(?:" + alt + b")(?=[" + c + e + t + b"])"
+                b"|" + not_ce + c + not_ce + b"(?:" + c + not_ce + b"){0,3}" + c + b"(?:JW|JZ)(?=[" + c + e + t + b"])")
+        self.stop = re.compile(at + b"(?P<tag>SE|GE|IEA|ISA|ST|GS|HL" + e + not_e + e + not_e + e + b"20" + end + b")")
+        self.bad = re.compile(at + b"(?:(?![A-Z][A-Z0-9]{1,2}" + end + b")|LIN" + end + b"|SV1" + e + b"(?:" + drug
+                              + b")|SV2" + e + not_e + e + b"(?:" + drug + b"))")
+        self.subscriber = re.compile(at + b"(?P<tag>HL" + e + not_e + e + not_e + e + b"22" + end + b")")
+        self.claim = re.compile(at + b"CLM" + end)
+        self.term = d.segment
+        self.sep = d.element
 
 
 class BlockScanner:
-    """``scanner(buf, start, delims) -> (end, segments, claims) | None``."""
+    """``scanner(buf, start, delims) -> (end, segments, claims) | None``.
+
+    From a subscriber HL at ``start`` the run reaches to the next billing
+    provider HL or envelope segment; it is cut before the subscriber loop of
+    the first segment that is not clean (ill-formed, a drug line)."""
 
     def __init__(self, drug_codes: frozenset[str]):
         self.codes = drug_codes
@@ -45,62 +61,25 @@ class BlockScanner:
     def __call__(self, buf: bytes, start: int, delims: Delimiters):
         p = self._patterns.get(delims)
         if p is None:
-            p = self._patterns[delims] = _Patterns(delims)
-        end = None
-        claims = 0
-        at = start
-        while True:  # one subscriber loop after another, while each is clean
-            run = self._run(p, buf, at)
-            if run is None:
-                break
-            end, last_term, n, more = run
-            claims += n
-            if not more:
-                break
-            at = end
-        if end is None:
-            return None
-        count = buf.count(p.term, start, end)
-        return end, count, claims
-
-    def _run(self, p: _Patterns, buf: bytes, start: int):
-        """The subscriber loop at ``start``: (end, its last terminator, claims,
-        whether the next segment is another subscriber HL), or None when it
-        is not clean or not all read."""
+            p = self._patterns[delims] = _Patterns(delims, self.codes)
         term = p.term
         hl_end = buf.find(term, start)
-        if hl_end < 0:
-            return None
-        hl = buf[start:hl_end].split(p.sep)
-        if len(hl) < 4 or hl[0] != b"HL" or hl[3] != b"22":
-            return None
-        pos = hl_end
-        while True:
-            m = p.boundary.search(buf, pos)
-            if m is None:
-                return None  # the run goes past what is read: the ordinary way
-            if m.group("tag") != b"HL":
-                next_is_subscriber = False
-                break
-            t = m.end("tag")
-            nxt = buf.find(term, t)
-            if nxt < 0:
+        hl = buf[start:hl_end].split(p.sep) if hl_end > 0 else ()
+        if len(hl) < 4 or hl[3] != b"22":
+            return None  # runs start at a subscriber HL
+        bad = p.bad.search(buf, hl_end)
+        limit = bad.start() + len(term) if bad is not None else len(buf)
+        stop = p.stop.search(buf, hl_end, limit)
+        if stop is not None:  # the run ends before anything that is not clean
+            end = stop.start("tag")
+        elif bad is not None:  # cut before the subscriber loop of what is not clean
+            end = None
+            for m in p.subscriber.finditer(buf, hl_end, limit):
+                end = m.start("tag")
+            if end is None:
                 return None
-            level = buf[t:nxt].split(p.sep)
-            if len(level) < 4 or level[3] != b"23":
-                next_is_subscriber = len(level) >= 4 and level[3] == b"22"
-                break
-            pos = nxt
-        last_term = m.start()
-        if p.anomaly.search(buf, hl_end, last_term) or p.lin.search(buf, hl_end, last_term):
-            return None
-        for s in p.service.finditer(buf, hl_end, last_term):
-            els = s.group(2).split(p.sep)
-            composite = els[0] if s.group(1) == b"SV1" else (els[1] if len(els) > 1 else b"")
-            comps = composite.decode("latin-1").split(p.comp.decode("latin-1"))
-            if len(comps) > 1 and comps[1] in self.codes:
-                return None
-            if _WASTE.intersection(comps[2:6]):
-                return None
-        claims = sum(1 for _ in p.claim.finditer(buf, hl_end, last_term))
-        return m.start("tag"), last_term, claims, next_is_subscriber
+        else:
+            return None  # the run goes past what is read: the ordinary way
+        count = buf.count(term, start, end)
+        claims = len(p.claim.findall(buf, start, end))
+        return end, count, claims
