@@ -188,19 +188,27 @@ def build_claim(
     return claim
 
 
+def _values(seg: Segment, positions: tuple[int, ...]) -> list[Value]:
+    """The elements at ``positions`` of ``seg`` as values, read in one go."""
+    els = seg.elements
+    n = len(els)
+    return [Value(els[i].decode("latin-1") if i < n else "", seg, i) for i in positions]
+
+
+_SV1 = (1, 2, 3, 4)  # composite, charge, unit basis, units
+_SV2 = (2, 3, 4, 5, 1)  # composite, charge, unit basis, units, revenue code
+
+
 def _service_fields(kind: str, sv: Segment | None) -> dict:
     """Element positions of the service segment (SV1 for 837P, SV2 for 837I)."""
     if sv is None:
         return dict(composite=EMPTY, charge=EMPTY, unit_basis=EMPTY, units=EMPTY, revenue_code=EMPTY, comp_el=0)
     if sv.tag == "SV2":
-        return dict(
-            composite=Value.at(sv, 2), charge=Value.at(sv, 3), unit_basis=Value.at(sv, 4),
-            units=Value.at(sv, 5), revenue_code=Value.at(sv, 1), comp_el=2,
-        )
-    return dict(
-        composite=Value.at(sv, 1), charge=Value.at(sv, 2), unit_basis=Value.at(sv, 3),
-        units=Value.at(sv, 4), revenue_code=EMPTY, comp_el=1,
-    )
+        composite, charge, basis, units, revenue = _values(sv, _SV2)
+        return dict(composite=composite, charge=charge, unit_basis=basis, units=units, revenue_code=revenue,
+                    comp_el=2)
+    composite, charge, basis, units = _values(sv, _SV1)
+    return dict(composite=composite, charge=charge, unit_basis=basis, units=units, revenue_code=EMPTY, comp_el=1)
 
 
 def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
@@ -239,8 +247,7 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
         elif tag == "LIN" and line.lin is None:
             in_drug = True
             line.lin = seg
-            line.ndc_qualifier = Value.at(seg, 2)
-            line.ndc = Value.at(seg, 3)
+            line.ndc_qualifier, line.ndc = _values(seg, (2, 3))
         elif tag == "CTP" and in_drug and line.ctp is None:
             line.ctp = seg
             line.ndc_quantity = Value.at(seg, 4)

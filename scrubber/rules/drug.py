@@ -89,10 +89,24 @@ class DrugFacts:
         return e.billunits or e.billunitspkg
 
 
-def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
-    code = line.code.text.strip().upper()
+_MEMO_LIMIT = 50_000
+_memo: dict = {}
+_memo_owner: list = [None]
+
+
+def _core(code: str, raw: str, qty_text: str, unit_text: str, refdata: RefData) -> tuple:
+    """What the reference data says about a code, an NDC and a quantity.
+
+    Remembered per reference data (claims repeat the same few drugs and
+    doses), in a table of bounded size."""
+    if _memo_owner[0] is not refdata:
+        _memo.clear()
+        _memo_owner[0] = refdata
+    key = (code, raw, qty_text, unit_text)
+    found = _memo.get(key)
+    if found is not None:
+        return found
     drug = refdata.drug(code) if code else None
-    raw = line.ndc.text.strip()
     ndc11 = None
     entries: tuple = ()
     status = "absent"
@@ -102,17 +116,28 @@ def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
         if ndc11:
             entries = tuple(refdata.ndc_entries(ndc11))
     entry = next((e for e in entries if e.hcpcs == code), None)
-    quantity = parse_decimal(line.ndc_quantity.text)
+    quantity = parse_decimal(qty_text)
     ndc_units = None
     problem = ""
     if entry is not None and quantity is not None and drug is not None:
-        unit = line.ndc_unit.text.strip().upper()
+        unit = unit_text.strip().upper()
         try:
             ndc_units = ndc_quantity_to_hcpcs_units(quantity, unit, entry, drug)
         except Exception as exc:  # the converter says why it cannot
             problem = str(exc)
         if ndc_units is None and not problem:
             problem = f"no conversion from {unit or 'an empty unit'} for NDC {ndc11}"
+    found = (drug, status, ndc11, entries, entry, quantity, ndc_units, problem)
+    if len(_memo) >= _MEMO_LIMIT:
+        _memo.clear()
+    _memo[key] = found
+    return found
+
+
+def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
+    code = line.code.text.strip().upper()
+    drug, status, ndc11, entries, entry, quantity, ndc_units, problem = _core(
+        code, line.ndc.text.strip(), line.ndc_quantity.text, line.ndc_unit.text, refdata)
     return DrugFacts(line, code, drug, status, ndc11, entries, entry, quantity, ndc_units, problem,
                      parse_decimal(line.units.text))
 

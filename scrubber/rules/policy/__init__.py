@@ -25,8 +25,13 @@ def _policy(f, ctx):
 
 
 def _drug_lines(claim, ctx):
-    """(facts, policy) of every service line with a procedure code."""
-    return [(f, _policy(f, ctx)) for f in claim_facts(claim, ctx.refdata) if f.code and f.line.service is not None]
+    """(facts, policy) of every service line with a procedure code (read once per claim and profile)."""
+    key = ("policy lines", id(ctx.profile))
+    found = claim.cache.get(key)
+    if found is None:
+        found = claim.cache[key] = [(f, _policy(f, ctx)) for f in claim_facts(claim, ctx.refdata)
+                                    if f.code and f.line.service is not None]
+    return found
 
 
 def _label(f, policy) -> str:
