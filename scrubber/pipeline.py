@@ -88,7 +88,8 @@ class Scrubber:
     def rules_for(self, profile: Profile) -> list:
         rules = self._rules.get(id(profile))
         if rules is None:
-            rules = self._rules[id(profile)] = [r() for r in RULES if profile.rule_enabled(r.code)]
+            rules = self._rules[id(profile)] = [r() for r in RULES
+                                                if profile.rule_enabled(r.code) and r.applies_to(profile)]
         return rules
 
     def block_scanner(self) -> BlockScanner | None:

@@ -62,6 +62,18 @@ class Rule:
     name: ClassVar[str] = ""
     severity: ClassVar[str] = ERROR
     fixable: ClassVar[bool] = False
+    # A payer-policy rule names the drug-policy fields it reads; when none of
+    # them is set for any drug of a profile, the rule has nothing to say under
+    # that profile and is not run.
+    policy_fields: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def applies_to(cls, profile) -> bool:
+        if not cls.policy_fields:
+            return True
+        policies = [profile.default_drug, *profile.drugs.values(), *getattr(profile, "drugs_by_ndc", {}).values()]
+        unset = (None, (), "none", False)
+        return any(getattr(p, f, None) not in unset for p in policies for f in cls.policy_fields)
 
     def check(self, claim: Claim, ctx: Context) -> Iterable[Issue]:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -61,6 +61,7 @@ class DiagnosisSupportsDrug(Rule):
     """
 
     code = "POL001"
+    policy_fields = ('diagnoses',)
     name = "diagnosis-supports-drug"
     options = {"scope": (("line", "claim"), "line", "line: the SV107 pointers; claim: any HI code")}
 
@@ -93,6 +94,7 @@ class PriorAuthorization(Rule):
     """
 
     code = "POL002"
+    policy_fields = ('prior_auth',)
     name = "prior-authorization"
 
     def check(self, claim, ctx):
@@ -135,6 +137,7 @@ class AttachmentRequired(Rule):
     """
 
     code = "POL003"
+    policy_fields = ('attachment_required',)
     name = "attachment-required"
 
     def check(self, claim, ctx):
@@ -168,6 +171,7 @@ class MaxUnitsPerLine(Rule):
     """
 
     code = "POL004"
+    policy_fields = ('max_units_line',)
     name = "max-units-per-line"
 
     def check(self, claim, ctx):
@@ -192,6 +196,7 @@ class MaxUnitsPerDay(Rule):
     """
 
     code = "POL005"
+    policy_fields = ('max_units_day',)
     name = "max-units-per-day"
     options = {"include-waste": (("true", "false"), "true", "count the units on JW lines")}
 
@@ -226,6 +231,7 @@ class AdministrationCode(Rule):
     """
 
     code = "POL008"
+    policy_fields = ('admin_codes',)
     name = "administration-code"
     severity = WARNING
 

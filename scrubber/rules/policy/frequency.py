@@ -94,6 +94,7 @@ class DosesInWindow(Rule):
     """
 
     code = "POL006"
+    policy_fields = ('max_doses',)
     name = "doses-in-window"
 
     def check(self, claim, ctx):
@@ -139,6 +140,7 @@ class DosesTooClose(Rule):
     """
 
     code = "POL007"
+    policy_fields = ('min_days_between',)
     name = "doses-too-close"
     severity = WARNING
 
