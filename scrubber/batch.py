@@ -116,13 +116,11 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-_worker_scrubber: Scrubber | None = None
-_worker_settings: Settings | None = None
+_worker_scrubber: Scrubber | None = None  # one per worker process
 
 
 def _init_worker(settings: Settings) -> None:
-    global _worker_scrubber, _worker_settings
-    _worker_settings = settings
+    global _worker_scrubber
     _worker_scrubber = settings.scrubber()
 
 

@@ -207,7 +207,7 @@ class MaxUnitsPerDay(Rule):
             if policy.max_units_day is None or f.billed is None or (f.is_jw and not waste):
                 continue
             groups.setdefault((f.code, f.line.service_date), []).append((f, policy))
-        for (code, day), members in groups.items():
+        for (_, day), members in groups.items():
             cap = members[0][1].max_units_day
             total = sum((f.billed for f, _ in members), Decimal(0))
             if total <= cap:
