@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from decimal import Decimal
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Callable
 
 from .claims.model import Claim
@@ -170,22 +170,21 @@ class Scrubber:
         return stats
 
     # -- checking one claim --------------------------------------------------
-    def check_claim(self, pending: PendingClaim, env: Envelope) -> tuple[Claim, list[tuple[Issue, str, bool, Claim]]]:
+    def check_claim(self, pending: PendingClaim) -> tuple[Claim, list[tuple[Issue, str, bool, Claim]]]:
         """Check and fix one claim.  Returns the corrected claim (its
         ``segments`` are the output) and its findings as (issue, code, fixed,
-        claim-as-checked)."""
+        claim-as-checked).  Fixes are applied and the claim checked again
+        until nothing is left to fix; after MAX_PASSES what is left is
+        reported unfixed."""
         profile = self.profile_for(pending.context)
         ctx = Context(self.refdata, profile, self.state)
         rules = self.rules_for(profile)
         segments = pending.segments
         reported: list[tuple[Issue, str, bool, Claim]] = []
-        for _ in range(MAX_PASSES):
-            claim = build_claim(
-                PendingClaim(pending.kind, segments, pending.context, pending.ordinal),
-                env.interchange, env.transaction,
-            )
+        for attempt in range(MAX_PASSES + 1):
+            claim = build_claim(replace(pending, segments=segments))
             issues = self._run_rules(rules, claim, ctx)
-            fixable = _this_pass([(i, c) for i, c in issues if i.edits])
+            fixable = _this_pass([(i, c) for i, c in issues if i.edits]) if attempt < MAX_PASSES else []
             if not fixable:
                 reported.extend((i, c, False, claim) for i, c in issues)
                 return claim, reported
@@ -193,11 +192,7 @@ class Scrubber:
             for pos in applied:
                 issue, code = fixable[pos]
                 reported.append((issue, code, True, claim))
-        # not stable after MAX_PASSES: report what is left, unfixed
-        claim = build_claim(PendingClaim(pending.kind, segments, pending.context, pending.ordinal),
-                            env.interchange, env.transaction)
-        reported.extend((i, c, False, claim) for i, c in self._run_rules(rules, claim, ctx))
-        return claim, reported
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _run_rules(self, rules: list, claim: Claim, ctx: Context) -> list[tuple[Issue, str]]:
         found: list[tuple[Issue, str]] = []
@@ -270,7 +265,7 @@ class _Run:
         if not self.s.needs_rules(pending):
             self.put_claim(pending.segments)
             return
-        final, reported = self.s.check_claim(pending, self.env)
+        final, reported = self.s.check_claim(pending)
         segments = final.segments
         profile = self.s.profile_for(pending.context)
         rejected = False

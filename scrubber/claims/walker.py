@@ -51,6 +51,8 @@ class PendingClaim:
     segments: list[Segment]
     context: ClaimContext
     ordinal: int
+    interchange: str = ""  # ISA13 of the enclosing interchange
+    transaction: str = ""  # ST02 of the enclosing transaction
 
 
 class ClaimStream:
@@ -60,6 +62,8 @@ class ClaimStream:
         self.gs: Segment | None = None
         self.kind: str | None = None
         self.claims_seen = 0
+        self.interchange = ""  # ISA13 and ST02 now open, for the claims' location
+        self.transaction = ""
         self._claim: PendingClaim | None = None
         self._hl: dict[str, ClaimContext] = {}
         self._context = ClaimContext()
@@ -84,7 +88,8 @@ class ClaimStream:
         if tag == "CLM":
             if self.kind is not None:
                 self.claims_seen += 1
-                self._claim = PendingClaim(self.kind, [seg], self._context, self.claims_seen)
+                self._claim = PendingClaim(self.kind, [seg], self._context, self.claims_seen,
+                                           self.interchange, self.transaction)
                 return done, False
         elif tag == "HL":
             if self.kind is not None:
@@ -93,6 +98,7 @@ class ClaimStream:
             self.gs, self.kind = seg, None
         elif tag == "ST":
             self.kind = transaction_kind(self.gs, seg)
+            self.transaction = seg.element(2)
             self._hl = {}
             self._context = ClaimContext()
         elif tag == "SE":
@@ -101,6 +107,8 @@ class ClaimStream:
             self.kind = None
             if tag != "GE":
                 self.gs = None
+            if tag == "ISA":
+                self.interchange = seg.element(13).strip()
         return (done, True) if done is not None else _PASS
 
     def flush(self) -> PendingClaim | None:
@@ -149,9 +157,7 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def build_claim(
-    pending: PendingClaim, interchange: str = "", transaction: str = ""
-) -> Claim:
+def build_claim(pending: PendingClaim, interchange: str | None = None, transaction: str | None = None) -> Claim:
     segs = pending.segments
     clm = segs[0]
     claim = Claim(
@@ -162,8 +168,8 @@ def build_claim(
         facility=Value.at(clm, 5, 1),
         context=pending.context,
         ordinal=pending.ordinal,
-        interchange=interchange,
-        transaction=transaction,
+        interchange=pending.interchange if interchange is None else interchange,
+        transaction=pending.transaction if transaction is None else transaction,
         segments=list(segs),
     )
     line_segs: list[list[Segment]] = []
@@ -271,19 +277,10 @@ __all__ = [
 def iter_claims(segments):
     """Every claim of a segment stream, as :class:`Claim` models (read-only use)."""
     stream = ClaimStream()
-    interchange = transaction = ""
-    pending = []  # (claim, interchange, transaction)
     for seg in segments:
-        tag = seg.tag
         done, _ = stream.feed(seg)
         if done is not None:
-            yield build_claim(done, *pending.pop())
-        if tag == "ISA":
-            interchange = seg.element(13).strip()
-        elif tag == "ST":
-            transaction = seg.element(2)
-        elif tag == "CLM" and stream._claim is not None and not pending:
-            pending.append((interchange, transaction))
+            yield build_claim(done)
     last = stream.flush()
     if last is not None:
-        yield build_claim(last, *pending.pop())
+        yield build_claim(last)
