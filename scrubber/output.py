@@ -24,23 +24,46 @@ from .x12.tokenizer import Segment
 Write = Callable[[bytes], object]
 
 
+_CHUNK = 1 << 18  # bytes gathered before one write to the output
+
+
 class DirectOutput:
+    """Every segment in input order, handed to ``write`` in chunks of about
+    256 KB (a write per segment costs more than the segment)."""
+
     def __init__(self, write: Write):
         self.write = write
-        self.bytes = 0
+        self.written = 0
+        self._parts: list[bytes] = []
+        self._pending = 0
+
+    @property
+    def bytes(self) -> int:
+        return self.written + self._pending
 
     def segment(self, seg: Segment, kind: str | None) -> None:
         raw = seg.raw
-        self.write(raw)
-        self.bytes += len(raw)
+        self._parts.append(raw)
+        self._pending += len(raw)
+        if self._pending >= _CHUNK:
+            self.flush()
 
     def claim(self, segments: list[Segment], rejected: bool) -> None:
         self.raw(b"".join([s.raw for s in segments]))
 
     def raw(self, data: bytes) -> None:
         """Bytes passed on as received (the bulk lane)."""
-        self.write(data)
-        self.bytes += len(data)
+        self._parts.append(data)
+        self._pending += len(data)
+        if self._pending >= _CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._parts:
+            self.write(b"".join(self._parts))
+            self.written += self._pending
+            self._parts.clear()
+            self._pending = 0
 
 
 @dataclass
@@ -86,6 +109,9 @@ class SplitOutput:
     @property
     def bytes(self) -> int:
         return self.sinks[0].bytes
+
+    def flush(self) -> None:
+        """Nothing is held back: each segment is written as it comes."""
 
     def segment(self, seg: Segment, kind: str | None) -> None:
         tag = seg.tag

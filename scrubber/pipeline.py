@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from decimal import Decimal
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 from .claims.model import Claim
@@ -182,7 +182,7 @@ class Scrubber:
         segments = pending.segments
         reported: list[tuple[Issue, str, bool, Claim]] = []
         for attempt in range(MAX_PASSES + 1):
-            claim = build_claim(replace(pending, segments=segments))
+            claim = build_claim(pending, segments=segments)
             issues = self._run_rules(rules, claim, ctx)
             fixable = _this_pass([(i, c) for i, c in issues if i.edits]) if attempt < MAX_PASSES else []
             if not fixable:
@@ -336,6 +336,7 @@ class _Run:
     def finish(self) -> None:
         for p in self.env.finish():
             self.problem(p)
+        self.output.flush()
         self.stats.bytes_out = self.output.bytes
 
 

@@ -7,6 +7,7 @@ can say where a problem is and propose an edit there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from typing import NamedTuple
 
@@ -89,8 +90,9 @@ class ServiceLine:
     drug_refs: dict[str, Value] = field(default_factory=dict)  # 2410 REF by qualifier
     segments: list[Segment] = field(default_factory=list)  # LX .. before the next LX
 
-    @property
+    @cached_property
     def modifier_codes(self) -> list[str]:
+        """The modifiers present, in order (read once: lines are rebuilt, never changed, after a fix)."""
         return [m.text for m in self.modifiers if m.text]
 
     @property

@@ -157,29 +157,30 @@ def parse_date(text: str) -> date | None:
         return None
 
 
-def build_claim(pending: PendingClaim, interchange: str | None = None, transaction: str | None = None) -> Claim:
-    segs = pending.segments
+def build_claim(pending: PendingClaim, interchange: str | None = None, transaction: str | None = None,
+                segments: list[Segment] | None = None) -> Claim:
+    """The claim model of ``pending`` (or of ``segments``, its corrected
+    segments).  A hot path: a file has a claim model per drug claim, built
+    again after each fix, so values are made directly, not by lookups."""
+    segs = pending.segments if segments is None else segments
     clm = segs[0]
+    els = clm.elements
+    n = len(els)
+    facility = clm.component(5, 1)
     claim = Claim(
-        kind=pending.kind,
-        clm=clm,
-        claim_id=Value.at(clm, 1),
-        charge=Value.at(clm, 2),
-        facility=Value.at(clm, 5, 1),
-        context=pending.context,
-        ordinal=pending.ordinal,
-        interchange=pending.interchange if interchange is None else interchange,
-        transaction=pending.transaction if transaction is None else transaction,
+        pending.kind, clm,
+        _tuple(Value, (els[1].decode("latin-1") if n > 1 else "", clm, 1, None)),
+        _tuple(Value, (els[2].decode("latin-1") if n > 2 else "", clm, 2, None)),
+        _tuple(Value, (facility, clm, 5, 1)),
+        pending.context, pending.ordinal,
+        pending.interchange if interchange is None else interchange,
+        pending.transaction if transaction is None else transaction,
         segments=list(segs),
     )
-    line_segs: list[list[Segment]] = []
-    for seg in segs[1:]:
+    starts = [i for i, seg in enumerate(segs) if seg.tag == "LX"]
+    for seg in segs[1:starts[0] if starts else len(segs)]:
         tag = seg.tag
-        if tag == "LX":
-            line_segs.append([seg])
-        elif line_segs:
-            line_segs[-1].append(seg)
-        elif tag == "HI":
+        if tag == "HI":
             for n in range(1, len(seg.elements)):
                 comps = seg.components(n)
                 if len(comps) >= 2 and comps[0] in _DX_QUALIFIERS and comps[1]:
@@ -190,78 +191,77 @@ def build_claim(pending: PendingClaim, interchange: str | None = None, transacti
             claim.attachments.append(seg)
         elif tag == "DTP" and seg.element(1) in ("434", "472") and claim.statement_date is None:
             claim.statement_date = parse_date(seg.element(3))
-    claim.lines = [_build_line(pending.kind, ls, claim) for ls in line_segs]
+    if starts:
+        starts.append(len(segs))
+        kind = pending.kind
+        claim.lines = [_build_line(kind, segs[a:b], claim) for a, b in zip(starts, starts[1:])]
     return claim
 
 
-def _values(seg: Segment, positions: tuple[int, ...]) -> list[Value]:
-    """The elements at ``positions`` of ``seg`` as values, read in one go."""
-    els = seg.elements
-    n = len(els)
-    return [Value(els[i].decode("latin-1") if i < n else "", seg, i) for i in positions]
-
-
-_SV1 = (1, 2, 3, 4)  # composite, charge, unit basis, units
-_SV2 = (2, 3, 4, 5, 1)  # composite, charge, unit basis, units, revenue code
-
-
-def _service_fields(kind: str, sv: Segment | None) -> dict:
-    """Element positions of the service segment (SV1 for 837P, SV2 for 837I)."""
-    if sv is None:
-        return dict(composite=EMPTY, charge=EMPTY, unit_basis=EMPTY, units=EMPTY, revenue_code=EMPTY, comp_el=0)
-    if sv.tag == "SV2":
-        composite, charge, basis, units, revenue = _values(sv, _SV2)
-        return dict(composite=composite, charge=charge, unit_basis=basis, units=units, revenue_code=revenue,
-                    comp_el=2)
-    composite, charge, basis, units = _values(sv, _SV1)
-    return dict(composite=composite, charge=charge, unit_basis=basis, units=units, revenue_code=EMPTY, comp_el=1)
+_tuple = tuple.__new__
+_SV1 = (1, 2, 3, 4, 0)  # composite, charge, unit basis, units, revenue code (none)
+_SV2 = (2, 3, 4, 5, 1)
+_NO_MODIFIERS = (EMPTY, EMPTY, EMPTY, EMPTY)
+_ENDS_DRUG_LOOP = frozenset({"NM1", "SVD", "PS1", "HCP", "LQ", "FRM", "K3", "NTE"})
 
 
 def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
     lx = segs[0]
-    sv = next((s for s in segs[1:] if s.tag in ("SV1", "SV2")), None)
-    f = _service_fields(kind, sv)
-    el = f.pop("comp_el")
-    if sv is not None:
-        comps = sv.components(el)
-        comps += [""] * (7 - len(comps))
-        qualifier, code, m1, m2, m3, m4, description = (Value(comps[k - 1], sv, el, k) for k in range(1, 8))
-        modifiers = [m1, m2, m3, m4]
-    else:
-        qualifier = code = description = EMPTY
-        modifiers = [EMPTY] * 4
+    sv = None
+    for s in segs:
+        if s.tag == "SV1" or s.tag == "SV2":
+            sv = s
+            break
     pointers: list[str] = []
-    dx_codes: list[str] = []
-    if sv is not None and sv.tag == "SV1":
-        pointers = [p for p in sv.components(7) if p]
-        for p in pointers:
-            if p.isdigit() and 1 <= int(p) <= len(claim.diagnoses):
-                dx_codes.append(claim.diagnoses[int(p) - 1])
-    else:
+    if sv is None:
+        composite = charge = basis = units = revenue = qualifier = code = description = EMPTY
+        modifiers = list(_NO_MODIFIERS)
         dx_codes = list(claim.diagnoses)
+    else:
+        els = sv.elements
+        n = len(els)
+        values = [_tuple(Value, (els[i].decode("latin-1") if i < n else "", sv, i, None)) if i else EMPTY
+                  for i in (_SV2 if sv.tag == "SV2" else _SV1)]
+        composite, charge, basis, units, revenue = values
+        el = composite.element
+        comps = composite.text.split(sv.delims.component.decode("latin-1")) if composite.text else []
+        comps += [""] * (7 - len(comps))
+        qualifier, code, m1, m2, m3, m4, description = [_tuple(Value, (comps[k], sv, el, k + 1)) for k in range(7)]
+        modifiers = [m1, m2, m3, m4]
+        if sv.tag == "SV1":
+            pointers = [p for p in sv.components(7) if p]
+            diagnoses = claim.diagnoses
+            dx_codes = [diagnoses[int(p) - 1] for p in pointers if p.isdigit() and 1 <= int(p) <= len(diagnoses)]
+        else:
+            dx_codes = list(claim.diagnoses)
     line = ServiceLine(
-        kind=kind, lx=lx, number=Value.at(lx, 1), service=sv, qualifier=qualifier, code=code,
-        modifiers=modifiers, description=description, dx_pointers=pointers, dx_codes=dx_codes,
-        service_date=None, service_date_value=EMPTY, segments=list(segs), **f,
+        kind, lx, Value.at(lx, 1), sv, composite, qualifier, code, modifiers, description, charge, basis, units,
+        revenue, pointers, dx_codes, None, EMPTY, segments=segs,
     )
     in_drug = False
     for seg in segs[1:]:
         tag = seg.tag
-        if tag == "DTP" and seg.element(1) == "472" and line.service_date_value.ref is None:
-            line.service_date_value = Value.at(seg, 3)
-            line.service_date = parse_date(seg.element(3))
-        elif tag == "LIN" and line.lin is None:
-            in_drug = True
-            line.lin = seg
-            line.ndc_qualifier, line.ndc = _values(seg, (2, 3))
-        elif tag == "CTP" and in_drug and line.ctp is None:
-            line.ctp = seg
-            line.ndc_quantity = Value.at(seg, 4)
-            line.ndc_unit = Value.at(seg, 5, 1)
+        if tag == "DTP":
+            if line.service_date_value.segment is None and seg.element(1) == "472":
+                line.service_date_value = Value.at(seg, 3)
+                line.service_date = parse_date(line.service_date_value.text)
+        elif tag == "LIN":
+            if line.lin is None:
+                in_drug = True
+                line.lin = seg
+                els = seg.elements
+                n = len(els)
+                line.ndc_qualifier = _tuple(Value, (els[2].decode("latin-1") if n > 2 else "", seg, 2, None))
+                line.ndc = _tuple(Value, (els[3].decode("latin-1") if n > 3 else "", seg, 3, None))
+        elif tag == "CTP":
+            if in_drug and line.ctp is None:
+                line.ctp = seg
+                line.ndc_quantity = Value.at(seg, 4)
+                line.ndc_unit = Value.at(seg, 5, 1)
         elif tag == "REF":
             target = line.drug_refs if in_drug else line.line_refs
             target.setdefault(seg.element(1), Value.at(seg, 2))
-        elif tag in ("NM1", "SVD", "PS1", "HCP", "LQ", "FRM", "K3", "NTE"):
+        elif tag in _ENDS_DRUG_LOOP:
             in_drug = False
     if line.service_date is None:
         line.service_date = claim.statement_date

@@ -5,7 +5,7 @@ rule asks the same questions the same way.  Nothing here builds bytes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ..claims.model import Claim, ServiceLine
@@ -47,8 +47,11 @@ def money(d: Decimal) -> Decimal:
     return d.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass
+@dataclass(slots=True)
 class DrugFacts:
+    """What one line says, read against the reference data.  Every field is
+    computed once per line by :func:`facts` (about twenty rules read them)."""
+
     line: ServiceLine
     code: str
     drug: object | None  # refdata DrugCode
@@ -60,25 +63,11 @@ class DrugFacts:
     ndc_units: Decimal | None  # HCPCS units the NDC quantity amounts to (exact)
     conversion_problem: str
     billed: Decimal | None  # SV104 / SV205
-
-    @property
-    def is_drug(self) -> bool:
-        return self.drug is not None or bool(self.entries) or self.line.lin is not None
-
-    @property
-    def single_dose(self) -> bool:
-        return bool(self.drug is not None and getattr(self.drug, "single_dose", None))
-
-    @property
-    def is_jw(self) -> bool:
-        return "JW" in self.line.modifier_codes
-
-    @property
-    def units_consistent(self) -> bool | None:
-        """Billed units equal the NDC quantity's units (None when unknown)."""
-        if self.ndc_units is None or self.billed is None or self.quantity is None or self.quantity <= 0:
-            return None
-        return whole_units(self, self.ndc_units) == whole_units(self, self.billed)
+    modifiers: list[str] = field(default_factory=list)  # the line's modifier codes, in order
+    is_drug: bool = False  # a drug code, an NDC of the crosswalk, or a 2410 loop
+    single_dose: bool = False  # the drug comes in single-dose containers
+    is_jw: bool = False  # the line bills discarded drug (JW)
+    units_consistent: bool | None = None  # billed units equal the NDC quantity's units (None: unknown)
 
     @property
     def package_units(self) -> Decimal | None:
@@ -138,8 +127,14 @@ def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
     code = line.code.text.strip().upper()
     drug, status, ndc11, entries, entry, quantity, ndc_units, problem = _core(
         code, line.ndc.text.strip(), line.ndc_quantity.text, line.ndc_unit.text, refdata)
-    return DrugFacts(line, code, drug, status, ndc11, entries, entry, quantity, ndc_units, problem,
-                     parse_decimal(line.units.text))
+    f = DrugFacts(line, code, drug, status, ndc11, entries, entry, quantity, ndc_units, problem,
+                  parse_decimal(line.units.text), line.modifier_codes)
+    f.is_drug = drug is not None or bool(entries) or line.lin is not None
+    f.single_dose = bool(drug is not None and getattr(drug, "single_dose", None))
+    f.is_jw = "JW" in f.modifiers
+    if ndc_units is not None and f.billed is not None and quantity is not None and quantity > 0:
+        f.units_consistent = whole_units(f, ndc_units) == whole_units(f, f.billed)
+    return f
 
 
 def claim_facts(claim: Claim, refdata: RefData) -> list[DrugFacts]:
