@@ -1,9 +1,9 @@
 """Generate synthetic 837P / 837I files of any size for benchmarks and memory tests.
 
-    python bench/generate.py --kind 837P --claims 100000 --out /tmp/big.837 [--errors 0.01] [--seed 1]
+    python bench/generate.py --kind 837P --claims 100000 --out /tmp/big.837 [--errors 0.01] [--drugs 0.1] [--seed 1]
 
 The mix is meant to look like a day's traffic: most claims are office visits
-without drugs; about one in ten has a pralatrexate (J9307) drug line with its
+without drugs; about one in ten (``--drugs``) has a pralatrexate (J9307) drug line with its
 NDC and a chemotherapy administration line; with ``--errors`` a fraction of
 the drug lines carry a fixable or unfixable problem.  The data is synthetic:
 no real person, provider or payer.
@@ -22,11 +22,11 @@ def _isa(control: int) -> str:
             f"{control:09d}*0*P*:~\n")
 
 
-def _claim_837p(rng: random.Random, n: int, errors: float) -> list[str]:
+def _claim_837p(rng: random.Random, n: int, errors: float, drugs: float = 0.1) -> list[str]:
     segs = [f"HL*{n + 1}*1*22*0", "SBR*P*18*GRP001******MB", f"NM1*IL*1*PATIENT{n}*TEST****MI*MEM{n:09d}",
             "N3*1 ELM ST", "N4*ANYTOWN*NY*12345", "DMG*D8*19600101*F", "NM1*PR*2*MEDICARE PART B*****PI*MCRB01"]
     lines: list[tuple[str, int]] = []
-    drug = rng.random() < 0.1
+    drug = rng.random() < drugs
     if drug:
         units = rng.choice([40, 60, 80]) if rng.random() >= errors else 37
         ml = {40: "2", 60: "3", 80: "4", 37: "2"}[units]
@@ -52,10 +52,10 @@ def _claim_837p(rng: random.Random, n: int, errors: float) -> list[str]:
     return segs
 
 
-def _claim_837i(rng: random.Random, n: int, errors: float) -> list[str]:
+def _claim_837i(rng: random.Random, n: int, errors: float, drugs: float = 0.1) -> list[str]:
     segs = [f"HL*{n + 1}*1*22*0", "SBR*P*18*GRP001******MB", f"NM1*IL*1*PATIENT{n}*TEST****MI*MEM{n:09d}",
             "N3*1 ELM ST", "N4*ANYTOWN*NY*12345", "DMG*D8*19600101*F", "NM1*PR*2*MEDICARE PART A*****PI*MCRA01"]
-    drug = rng.random() < 0.1
+    drug = rng.random() < drugs
     lines = []
     if drug:
         units = rng.choice([40, 60]) if rng.random() >= errors else 37
@@ -75,7 +75,9 @@ def _claim_837i(rng: random.Random, n: int, errors: float) -> list[str]:
     return segs
 
 
-def generate(out, kind: str = "837P", claims: int = 1000, errors: float = 0.0, seed: int = 1) -> None:
+def generate(out, kind: str = "837P", claims: int = 1000, errors: float = 0.0, seed: int = 1,
+             drugs: float = 0.1) -> None:
+    """``drugs``: the share of claims with a drug line; ``errors``: the share of drug lines with a problem."""
     rng = random.Random(seed)
     version = "005010X222A1" if kind == "837P" else "005010X223A2"
     make = _claim_837p if kind == "837P" else _claim_837i
@@ -95,7 +97,7 @@ def generate(out, kind: str = "837P", claims: int = 1000, errors: float = 0.0, s
         w("~\n".join(segs) + "~\n")
         count = len(segs)
         for i in range(batch):
-            c = make(rng, i + 1, errors)
+            c = make(rng, i + 1, errors, drugs)
             count += len(c)
             w("~\n".join(c) + "~\n")
         w(f"SE*{count + 1}*{st_count:04d}~\n")
@@ -108,14 +110,15 @@ def main(argv=None) -> None:
     ap.add_argument("--kind", choices=["837P", "837I"], default="837P")
     ap.add_argument("--claims", type=int, default=1000)
     ap.add_argument("--errors", type=float, default=0.0, help="fraction of drug lines with a problem")
+    ap.add_argument("--drugs", type=float, default=0.1, help="fraction of claims with a drug line")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="-")
     a = ap.parse_args(argv)
     if a.out == "-":
-        generate(sys.stdout, a.kind, a.claims, a.errors, a.seed)
+        generate(sys.stdout, a.kind, a.claims, a.errors, a.seed, a.drugs)
     else:
         with open(a.out, "w", encoding="ascii", newline="") as fh:
-            generate(fh, a.kind, a.claims, a.errors, a.seed)
+            generate(fh, a.kind, a.claims, a.errors, a.seed, a.drugs)
 
 
 if __name__ == "__main__":

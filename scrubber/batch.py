@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -161,6 +160,8 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
         for job in jobs:
             yield _run_one(job, s)
         return
+    from concurrent.futures import ProcessPoolExecutor  # late: a one-file run needs no pool
+
     workers = min(workers, len(jobs), os.cpu_count() or 1) or 1
     with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
         yield from pool.map(_run_one, jobs, chunksize=1)

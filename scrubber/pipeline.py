@@ -111,10 +111,6 @@ class Scrubber:
             codes = self._codes[id(profile)] = drug_codes(self.refdata, profile)
         return codes
 
-    def needs_rules(self, pending: PendingClaim) -> bool:
-        """Does the claim have a drug line for the rules to judge?"""
-        return has_drug_line(pending.segments, self.drug_codes_for(self.profile_for(pending.context)))
-
     def profile_for(self, context) -> Profile:
         return self.selector(context) if self.selector is not None else self.profile
 
@@ -156,9 +152,9 @@ class Scrubber:
             done, passthrough = feed(seg)
             if done is not None:
                 run.claim(done)
-            if passthrough:
+            if passthrough:  # only a segment outside a claim can open or close a transaction
                 put(seg)
-            tok.bulk = bulk if stream.kind is not None else None
+                tok.bulk = bulk if stream.kind is not None else None
         stats.segments = n
         if notes:
             run.tokenizer_notes(notes)
@@ -170,13 +166,15 @@ class Scrubber:
         return stats
 
     # -- checking one claim --------------------------------------------------
-    def check_claim(self, pending: PendingClaim) -> tuple[Claim, list[tuple[Issue, str, bool, Claim]]]:
+    def check_claim(self, pending: PendingClaim, profile: Profile | None = None,
+                    ) -> tuple[Claim, list[tuple[Issue, str, bool, Claim]]]:
         """Check and fix one claim.  Returns the corrected claim (its
         ``segments`` are the output) and its findings as (issue, code, fixed,
         claim-as-checked).  Fixes are applied and the claim checked again
         until nothing is left to fix; after MAX_PASSES what is left is
-        reported unfixed."""
-        profile = self.profile_for(pending.context)
+        reported unfixed.  ``profile``: the claim's profile, when the
+        caller has chosen it already."""
+        profile = profile or self.profile_for(pending.context)
         ctx = Context(self.refdata, profile, self.state)
         rules = self.rules_for(profile)
         segments = pending.segments
@@ -184,10 +182,11 @@ class Scrubber:
         for attempt in range(MAX_PASSES + 1):
             claim = build_claim(pending, segments=segments)
             issues = self._run_rules(rules, claim, ctx)
-            fixable = _this_pass([(i, c) for i, c in issues if i.edits]) if attempt < MAX_PASSES else []
+            fixable = [(i, c) for i, c in issues if i.edits] if attempt < MAX_PASSES else []
             if not fixable:
                 reported.extend((i, c, False, claim) for i, c in issues)
                 return claim, reported
+            fixable = _this_pass(fixable)
             segments, applied = apply_groups(segments, [i.edits for i, _ in fixable])
             for pos in applied:
                 issue, code = fixable[pos]
@@ -262,25 +261,33 @@ class _Run:
     def claim(self, pending: PendingClaim) -> None:
         st = self.stats
         st.claims += 1
-        if not self.s.needs_rules(pending):
+        scrubber = self.s
+        profile = scrubber.profile_for(pending.context)
+        codes = scrubber.drug_codes_for(profile)
+        if not has_drug_line(pending.segments, codes):
             self.put_claim(pending.segments)
             return
-        final, reported = self.s.check_claim(pending)
+        final, reported = scrubber.check_claim(pending, profile)
         segments = final.segments
-        profile = self.s.profile_for(pending.context)
-        rejected = False
+        rejected = any_fixed = False
+        fixed_lines = set()
         for issue, code, fixed, claim in reported:
             f = self.issue_finding(issue, code, fixed, claim, profile)
             rejected = rejected or f.remains
+            if fixed:
+                any_fixed = True
+                if issue.line is not None:
+                    fixed_lines.add(id(issue.line))
             self.emit(f)
         st.lines += len(final.lines)
-        codes = self.s.drug_codes_for(profile)
         st.drug_lines += sum(1 for ln in final.lines if ln.lin is not None or ln.code.text in codes)
-        st.lines_fixed += len({id(i.line) for i, _, fixed, _ in reported if fixed and i.line is not None})
-        units, charges = _jw_added(segments)
-        st.jw_units_added += units
-        st.jw_charges_added += charges
-        removed = sum(1 for s in pending.segments if s.index) - sum(1 for s in segments if not s.inserted)
+        removed = 0
+        if any_fixed:  # only a fix inserts or removes segments
+            st.lines_fixed += len(fixed_lines)
+            units, charges = _jw_added(segments)
+            st.jw_units_added += units
+            st.jw_charges_added += charges
+            removed = sum(1 for s in pending.segments if s.index) - sum(1 for s in segments if not s.inserted)
         self.put_claim(segments, rejected)
         if removed:
             self.env.removed(removed)

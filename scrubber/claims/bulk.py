@@ -23,7 +23,13 @@ _WASTE = {"JW", "JZ"}
 
 
 class _Patterns:
-    """The regular expressions of one set of delimiters and drug codes."""
+    """The regular expression of one set of delimiters and drug codes.
+
+    ``scan`` finds, in one pass, every segment that matters to a run: a claim
+    (CLM), a subscriber or billing-provider HL, an envelope segment, and
+    anything that is not clean.  Ordinary segments never match, so the
+    regular-expression engine passes over them without coming back to Python.
+    """
 
     def __init__(self, d: Delimiters, codes: frozenset[str]):
         t, e, c = re.escape(d.segment), re.escape(d.element), re.escape(d.component)
@@ -38,11 +44,16 @@ class _Patterns:
         # the codes, or one of its modifiers (components 3 to 6) is JW or JZ
         drug = (not_ce + c + b"(?:" + alt + b")(?=[" + c + e + t + b"])"
                 b"|" + not_ce + c + not_ce + b"(?:" + c + not_ce + b"){0,3}" + c + b"(?:JW|JZ)(?=[" + c + e + t + b"])")
-        self.stop = re.compile(at + b"(?P<tag>SE|GE|IEA|ISA|ST|GS|HL" + e + not_e + e + not_e + e + b"20" + end + b")")
-        self.bad = re.compile(at + b"(?:(?![A-Z][A-Z0-9]{1,2}" + end + b")|LIN" + end + b"|SV1" + e + b"(?:" + drug
-                              + b")|SV2" + e + not_e + e + b"(?:" + drug + b"))")
-        self.subscriber = re.compile(at + b"(?P<tag>HL" + e + not_e + e + not_e + e + b"22" + end + b")")
-        self.claim = re.compile(at + b"CLM" + end)
+        # a segment id that is not two or three letters and digits (the first a
+        # letter) followed by a delimiter, spelt with character classes only
+        et = e + t
+        ill = (b"[^A-Z]|[A-Z](?:[^A-Z0-9]|[A-Z0-9](?:[^A-Z0-9" + et + b"]|[A-Z0-9][^" + et + b"]))")
+        self.scan = re.compile(
+            at + b"(?:(?P<clm>CLM)" + end
+            + b"|(?P<hl>HL" + e + not_e + e + not_e + e + b")(?:(?P<sub>22)|(?P<top>20))" + end
+            + b"|(?P<env>SE|GE|IEA|ISA|ST|GS)" + end
+            + b"|(?P<bad>LIN" + end + b"|SV1" + e + b"(?:" + drug + b")|SV2" + e + not_e + e + b"(?:" + drug + b")|"
+            + ill + b"))")
         self.term = d.segment
         self.sep = d.element
 
@@ -52,7 +63,8 @@ class BlockScanner:
 
     From a subscriber HL at ``start`` the run reaches to the next billing
     provider HL or envelope segment; it is cut before the subscriber loop of
-    the first segment that is not clean (ill-formed, a drug line)."""
+    the first segment that is not clean (ill-formed, a drug line), or of the
+    segment that the bytes read so far end in."""
 
     def __init__(self, drug_codes: frozenset[str]):
         self.codes = drug_codes
@@ -67,19 +79,27 @@ class BlockScanner:
         hl = buf[start:hl_end].split(p.sep) if hl_end > 0 else ()
         if len(hl) < 4 or hl[3] != b"22":
             return None  # runs start at a subscriber HL
-        bad = p.bad.search(buf, hl_end)
-        limit = bad.start() + len(term) if bad is not None else len(buf)
-        stop = p.stop.search(buf, hl_end, limit)
-        if stop is not None:  # the run ends before anything that is not clean
-            end = stop.start("tag")
-        elif bad is not None:  # cut before the subscriber loop of what is not clean
-            end = None
-            for m in p.subscriber.finditer(buf, hl_end, limit):
-                end = m.start("tag")
-            if end is None:
+        claims = 0
+        cut = None  # the last subscriber HL so far, and the claims before it
+        for m in p.scan.finditer(buf, hl_end):
+            kind = m.lastgroup
+            if kind == "clm":
+                claims += 1
+            elif kind == "sub":
+                cut = m.start("hl"), claims
+            elif kind == "top":
+                end = m.start("hl")
+                break
+            elif kind == "env":
+                end = m.start("env")
+                break
+            else:  # not clean: cut before its subscriber loop
+                if cut is None:
+                    return None
+                end, claims = cut
+                break
+        else:  # the bytes read so far end first: cut before the last subscriber loop
+            if cut is None:
                 return None
-        else:
-            return None  # the run goes past what is read: the ordinary way
-        count = buf.count(term, start, end)
-        claims = len(p.claim.findall(buf, start, end))
-        return end, count, claims
+            end, claims = cut
+        return end, buf.count(term, start, end), claims

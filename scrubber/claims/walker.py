@@ -149,12 +149,22 @@ class ClaimStream:
 def parse_date(text: str) -> date | None:
     """CCYYMMDD, or the first date of a CCYYMMDD-CCYYMMDD range."""
     t = text[:8]
-    if len(t) != 8 or not t.isdigit():
-        return None
-    try:
-        return date(int(t[:4]), int(t[4:6]), int(t[6:8]))
-    except ValueError:
-        return None
+    found = _dates.get(t, _UNSEEN)
+    if found is _UNSEEN:
+        found = None
+        if len(t) == 8 and t.isdigit():
+            try:
+                found = date(int(t[:4]), int(t[4:6]), int(t[6:8]))
+            except ValueError:
+                pass
+        if len(_dates) >= 4096:  # a file has a few hundred dates of service; bound it all the same
+            _dates.clear()
+        _dates[t] = found
+    return found
+
+
+_UNSEEN = object()
+_dates: dict[str, date | None] = {}
 
 
 def build_claim(pending: PendingClaim, interchange: str | None = None, transaction: str | None = None,

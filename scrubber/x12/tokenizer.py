@@ -27,6 +27,8 @@ MAX_LEAD = 1 << 16
 # The longest segment accepted; a longer run without a terminator is not X12.
 MAX_SEGMENT = 1 << 24
 _WHITESPACE = b"\r\n \t"
+# The first window split after a Block; it doubles while no Block comes.
+_SMALL_WINDOW = 1 << 10
 _ISA_ELEMENTS = 16
 # A segment id: two or three upper-case letters or digits.
 _TAG_RE = re.compile(rb"[A-Z][A-Z0-9]{1,2}\Z")
@@ -273,6 +275,7 @@ class Tokenizer:
         tags: dict[bytes, str] = {}
         pending: Segment | None = None  # the last segment, waiting for its trailer
         isa_read_at = -1
+        window = _SMALL_WINDOW
         while True:
             # ``pos`` is the start of a segment's content.
             if pos != isa_read_at and (delims is None or _is_isa_at(buf, pos)):
@@ -294,8 +297,16 @@ class Tokenizer:
             strip = bytes(c for c in _WHITESPACE if bytes([c]) != term)
             ws_first = frozenset(strip)
             tlen = len(term)
-            pieces = buf[pos:].split(term)
-            if len(pieces) == 1 and not eof:
+            # Split a window of what is read, not all of it: after a Block the
+            # bytes it covers need no splitting.  The window grows while no
+            # Block comes.
+            window_end = min(len(buf), pos + window)
+            pieces = buf[pos:window_end].split(term)
+            at_end = eof and window_end == len(buf)  # the last piece is the file's last
+            if len(pieces) == 1 and not at_end:
+                if window_end < len(buf):
+                    window = max(window * 2, window_end - pos + 1)
+                    continue  # a segment longer than the window: widen it
                 # no terminator in what is read: read on (bounded)
                 if len(buf) - pos > MAX_SEGMENT:
                     raise X12Error(f"no segment terminator {term!r} within {MAX_SEGMENT} bytes", base + pos,
@@ -305,43 +316,25 @@ class Tokenizer:
             off = pos
             last = len(pieces) - 1
             restart = False
-            j = -1
-            while j < last:
-                j += 1
+            for j in range(last):  # every piece but the last ends at a terminator
                 piece = pieces[j]
-                if j == last and not eof:
-                    break  # incomplete: wait for the next chunk
                 if piece and piece[0] in ws_first:
                     content = piece.lstrip(strip)
                     ws = len(piece) - len(content)
+                    if pending is not None:
+                        pending.trailer = piece[:ws]
                 else:
                     content = piece
                     ws = 0
                 if pending is not None:
-                    if ws:
-                        pending.trailer = piece[:ws]
-                    if j == last and not content:
-                        # only white space after the last terminator
-                        yield pending
-                        pending = None
-                        self.bytes_read = base + len(buf)
-                        return
-                    if j != last or content:
-                        yield pending
-                        pending = None
+                    yield pending
+                    pending = None
                 start = off + ws
                 if content[:3] == b"ISA" and start != isa_read_at and _is_isa_at(buf, start):
                     pos = start  # a new interchange: its own delimiters
                     restart = True
                     break
                 index += 1
-                if j == last:  # eof inside a segment
-                    if content:
-                        self.notes.append(("ENV012", index, base + start,
-                                           "file ends inside a segment (no segment terminator)"))
-                        yield Segment(content, b"", b"", base + start, index, delims, lead)
-                    self.bytes_read = base + len(buf)
-                    return
                 i = content.find(sep, 0, 4)
                 t = tags.get(content[:i]) if i > 0 else None
                 if t is None:
@@ -352,23 +345,44 @@ class Tokenizer:
                     found = self.bulk(buf, start, delims)
                     if found is not None:
                         end, count, info = found
-                        stop = off + sum(map(len, pieces[j:j + count])) + count * tlen
-                        if j + count <= last and stop <= end and not buf[stop:end].strip(strip):
+                        # the run is ``count`` whole segments and the white space after them
+                        after = buf.rfind(term, start, end) + tlen
+                        if count > 0 and start < after <= end < len(buf) and not buf[after:end].strip(strip):
                             yield Block(buf[start:end], count, base + start, index, info)
                             index += count - 1
-                            off = stop
-                            j += count - 1
-                            continue
+                            pos = end
+                            window = _SMALL_WINDOW
+                            restart = True
+                            break
                 pending = Segment(content, term, b"", base + start, index, delims, lead, t)
                 lead = b""
                 off += len(piece) + tlen
             if restart:
                 continue
-            if eof:
+            if at_end:  # the last piece is what follows the file's last terminator
+                piece = pieces[last]
+                content = piece.lstrip(strip)
+                ws = len(piece) - len(content)
                 if pending is not None:
+                    if ws:
+                        pending.trailer = piece[:ws]
                     yield pending
+                    pending = None
+                start = off + ws
+                if content[:3] == b"ISA" and start != isa_read_at and _is_isa_at(buf, start):
+                    pos = start  # a new interchange, cut short: read as one
+                    continue
+                if content:  # eof inside a segment
+                    index += 1
+                    self.notes.append(("ENV012", index, base + start,
+                                       "file ends inside a segment (no segment terminator)"))
+                    yield Segment(content, b"", b"", base + start, index, delims, lead)
                 self.bytes_read = base + len(buf)
                 return
+            if window_end < len(buf):  # the window ended, not what is read
+                pos = off
+                window = min(window * 2, self.chunk_size + _SMALL_WINDOW)
+                continue
             # keep the incomplete last piece; drop what is behind it
             buf = buf[off:]
             base += off
