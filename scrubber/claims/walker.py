@@ -216,12 +216,38 @@ _ENDS_DRUG_LOOP = frozenset({"NM1", "SVD", "PS1", "HCP", "LQ", "FRM", "K3", "NTE
 
 
 def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
+    """One service line from its segments (LX up to the next LX), in one pass."""
     lx = segs[0]
-    sv = None
-    for s in segs:
-        if s.tag == "SV1" or s.tag == "SV2":
-            sv = s
-            break
+    sv = lin = ctp = None
+    date_value = ndc_qualifier = ndc = quantity = unit = EMPTY
+    line_refs: dict[str, Value] = {}
+    drug_refs: dict[str, Value] = {}
+    in_drug = False
+    for seg in segs[1:]:
+        tag = seg.tag
+        if tag == "SV1" or tag == "SV2":
+            if sv is None:
+                sv = seg
+        elif tag == "DTP":
+            if date_value.segment is None and seg.element(1) == "472":
+                date_value = Value.at(seg, 3)
+        elif tag == "LIN":
+            if lin is None:
+                in_drug = True
+                lin = seg
+                els = seg.elements
+                n = len(els)
+                ndc_qualifier = _tuple(Value, (els[2].decode("latin-1") if n > 2 else "", seg, 2, None))
+                ndc = _tuple(Value, (els[3].decode("latin-1") if n > 3 else "", seg, 3, None))
+        elif tag == "CTP":
+            if in_drug and ctp is None:
+                ctp = seg
+                quantity = Value.at(seg, 4)
+                unit = Value.at(seg, 5, 1)
+        elif tag == "REF":
+            (drug_refs if in_drug else line_refs).setdefault(seg.element(1), Value.at(seg, 2))
+        elif tag in _ENDS_DRUG_LOOP:
+            in_drug = False
     pointers: list[str] = []
     if sv is None:
         composite = charge = basis = units = revenue = qualifier = code = description = EMPTY
@@ -234,7 +260,7 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
                   for i in (_SV2 if sv.tag == "SV2" else _SV1)]
         composite, charge, basis, units, revenue = values
         el = composite.element
-        comps = composite.text.split(sv.delims.component.decode("latin-1")) if composite.text else []
+        comps = composite.text.split(_text(sv.delims.component)) if composite.text else []
         comps += [""] * (7 - len(comps))
         qualifier, code, m1, m2, m3, m4, description = [_tuple(Value, (comps[k], sv, el, k + 1)) for k in range(7)]
         modifiers = [m1, m2, m3, m4]
@@ -244,38 +270,23 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
             dx_codes = [diagnoses[int(p) - 1] for p in pointers if p.isdigit() and 1 <= int(p) <= len(diagnoses)]
         else:
             dx_codes = list(claim.diagnoses)
-    line = ServiceLine(
+    service_date = parse_date(date_value.text) if date_value.segment is not None else None
+    return ServiceLine(
         kind, lx, Value.at(lx, 1), sv, composite, qualifier, code, modifiers, description, charge, basis, units,
-        revenue, pointers, dx_codes, None, EMPTY, segments=segs,
+        revenue, pointers, dx_codes, service_date if service_date is not None else claim.statement_date,
+        date_value, lin, ndc_qualifier, ndc, ctp, quantity, unit, line_refs, drug_refs, segs,
     )
-    in_drug = False
-    for seg in segs[1:]:
-        tag = seg.tag
-        if tag == "DTP":
-            if line.service_date_value.segment is None and seg.element(1) == "472":
-                line.service_date_value = Value.at(seg, 3)
-                line.service_date = parse_date(line.service_date_value.text)
-        elif tag == "LIN":
-            if line.lin is None:
-                in_drug = True
-                line.lin = seg
-                els = seg.elements
-                n = len(els)
-                line.ndc_qualifier = _tuple(Value, (els[2].decode("latin-1") if n > 2 else "", seg, 2, None))
-                line.ndc = _tuple(Value, (els[3].decode("latin-1") if n > 3 else "", seg, 3, None))
-        elif tag == "CTP":
-            if in_drug and line.ctp is None:
-                line.ctp = seg
-                line.ndc_quantity = Value.at(seg, 4)
-                line.ndc_unit = Value.at(seg, 5, 1)
-        elif tag == "REF":
-            target = line.drug_refs if in_drug else line.line_refs
-            target.setdefault(seg.element(1), Value.at(seg, 2))
-        elif tag in _ENDS_DRUG_LOOP:
-            in_drug = False
-    if line.service_date is None:
-        line.service_date = claim.statement_date
-    return line
+
+
+_texts: dict[bytes, str] = {}
+
+
+def _text(delimiter: bytes) -> str:
+    """A delimiter as text (decoded once)."""
+    t = _texts.get(delimiter)
+    if t is None:
+        t = _texts[delimiter] = delimiter.decode("latin-1")
+    return t
 
 
 __all__ = [
