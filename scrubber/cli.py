@@ -94,7 +94,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
     Exit 0 when no error remains, 1 when errors remain (or --check finds
     changes), 2 when an input could not be processed or the usage is wrong.
     """
-    from .batch import PlanError, Settings, plan_jobs, run_batch
+    from .batch import PlanError, Settings, plan_jobs, run_batch, settle_memory
     from .profiles import ProfileError
     from .refdata import RefDataError
 
@@ -109,6 +109,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
     settings = Settings(tuple(crosswalk), profile_ref, tuple(profile_dir), tuple(select), tuple(ignore))
     try:
         scrubber = settings.scrubber()  # bad reference data or profiles stop the run here, once
+        settle_memory()
     except (RefDataError, ProfileError) as exc:
         click.echo(f"scrubber: {exc}", err=True)
         sys.exit(EXIT_FAILED)
