@@ -69,8 +69,12 @@ class BlockScanner:
     def __init__(self, drug_codes: frozenset[str]):
         self.codes = drug_codes
         self._patterns: dict[Delimiters, _Patterns] = {}
+        self._not_clean: tuple[bytes, int] | None = None  # a subscriber loop already seen to be not clean
 
     def __call__(self, buf: bytes, start: int, delims: Delimiters):
+        seen = self._not_clean
+        if seen is not None and seen[1] == start and seen[0] is buf:
+            return None  # the run before it was cut here: it is not clean
         p = self._patterns.get(delims)
         if p is None:
             p = self._patterns[delims] = _Patterns(delims, self.codes)
@@ -97,6 +101,7 @@ class BlockScanner:
                 if cut is None:
                     return None
                 end, claims = cut
+                self._not_clean = (buf, end)
                 break
         else:  # the bytes read so far end first: cut before the last subscriber loop
             if cut is None:

@@ -7,7 +7,6 @@ can say where a problem is and propose an edit there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
 from typing import NamedTuple
 
@@ -89,11 +88,8 @@ class ServiceLine:
     line_refs: dict[str, Value] = field(default_factory=dict)  # 2400 REF by qualifier
     drug_refs: dict[str, Value] = field(default_factory=dict)  # 2410 REF by qualifier
     segments: list[Segment] = field(default_factory=list)  # LX .. before the next LX
+    modifier_codes: list[str] = field(default_factory=list)  # the modifiers present, in order
 
-    @cached_property
-    def modifier_codes(self) -> list[str]:
-        """The modifiers present, in order (read once: lines are rebuilt, never changed, after a fix)."""
-        return [m.text for m in self.modifiers if m.text]
 
     @property
     def last_segment(self) -> Segment:

@@ -275,6 +275,7 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
         kind, lx, Value.at(lx, 1), sv, composite, qualifier, code, modifiers, description, charge, basis, units,
         revenue, pointers, dx_codes, service_date if service_date is not None else claim.statement_date,
         date_value, lin, ndc_qualifier, ndc, ctp, quantity, unit, line_refs, drug_refs, segs,
+        [m.text for m in modifiers if m.text],
     )
 
 
