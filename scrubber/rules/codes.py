@@ -91,7 +91,7 @@ class SameDrugSameDate(Rule):
                 continue
             policy = ctx.profile.drug(f.code, f.ndc11)
             if policy.same_date == "allow" or (
-                    policy.same_date == "modifier" and policy.same_date_modifier in f.modifiers):
+                    policy.same_date == "modifier" and policy.same_date_modifier in f.line.modifier_codes):
                 continue
             advice = {"merge": ": the payer wants one line with the summed units",
                       "modifier": f": the payer wants modifier {policy.same_date_modifier} on the repeat line"}

@@ -5,7 +5,7 @@ rule asks the same questions the same way.  Nothing here builds bytes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ..claims.model import Claim, ServiceLine
@@ -63,7 +63,6 @@ class DrugFacts:
     ndc_units: Decimal | None  # HCPCS units the NDC quantity amounts to (exact)
     conversion_problem: str
     billed: Decimal | None  # SV104 / SV205
-    modifiers: list[str] = field(default_factory=list)  # the line's modifier codes, in order
     is_drug: bool = False  # a drug code, an NDC of the crosswalk, or a 2410 loop
     single_dose: bool = False  # the drug comes in single-dose containers
     is_jw: bool = False  # the line bills discarded drug (JW)
@@ -128,10 +127,10 @@ def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
     drug, status, ndc11, entries, entry, quantity, ndc_units, problem = _core(
         code, line.ndc.text.strip(), line.ndc_quantity.text, line.ndc_unit.text, refdata)
     f = DrugFacts(line, code, drug, status, ndc11, entries, entry, quantity, ndc_units, problem,
-                  parse_decimal(line.units.text), line.modifier_codes)
+                  parse_decimal(line.units.text))
     f.is_drug = drug is not None or bool(entries) or line.lin is not None
     f.single_dose = bool(drug is not None and getattr(drug, "single_dose", None))
-    f.is_jw = "JW" in f.modifiers
+    f.is_jw = "JW" in line.modifier_codes
     if ndc_units is not None and f.billed is not None and quantity is not None and quantity > 0:
         f.units_consistent = whole_units(f, ndc_units) == whole_units(f, f.billed)
     return f

@@ -40,7 +40,7 @@ class JzMissing(Rule):
     def check(self, claim, ctx):
         all_facts = claim_facts(claim, ctx.refdata)
         for f in all_facts:
-            mods = f.modifiers
+            mods = f.line.modifier_codes
             if not _applies(f, ctx, claim) or "JW" in mods or "JZ" in mods:
                 continue
             if has_jw_line(all_facts, f, ctx.profile) or pending_waste(f, ctx.profile):
@@ -94,7 +94,7 @@ class JzWithJwLine(Rule):
     def check(self, claim, ctx):
         all_facts = claim_facts(claim, ctx.refdata)
         for f in all_facts:
-            mods = f.modifiers
+            mods = f.line.modifier_codes
             if "JZ" not in mods or "JW" in mods or f.line.service is None:
                 continue
             if not has_jw_line(all_facts, f):
