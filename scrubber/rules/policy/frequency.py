@@ -9,7 +9,6 @@ payer's limit is the one flagged.
 """
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 
 from ...findings import WARNING
@@ -26,6 +25,8 @@ def _patient(claim) -> str | None:
     who = c.patient_key or c.member_id
     if not (c.member_id and who):
         return None
+    import hashlib  # here: only claims under a frequency limit need it
+
     return hashlib.sha256(f"{c.payer_id}\x1f{who}".encode("utf-8")).hexdigest()
 
 
