@@ -94,6 +94,9 @@ def test_generated_with_damage_agree(seed, cut):
 
 @pytest.mark.parametrize("kind, old, new, code", [
     ("837P", b"SV1*HC:85025*", b"SV1*HC:85025:JW*", "JWZ004"),  # JW on a non-drug code: a drug line
+    ("837P", b"SV1*HC:85025*", b"SV1*HC:85025:25:59:XE:JW*", "JWZ004"),  # JW as the fourth modifier
+    ("837P", b"SV1*HC:85025*", b"SV1*HC:85025:25:59:XE:76:JW*", None),  # JW in the description: not a modifier
+    ("837I", b"SV2*0450*HC:99283*", b"SV2*0450*HC:99283:JWX:25:JW*", "JWZ004"),  # JWX is not JW; the JW after it is
     ("837P", b"HI*ABK:I10~\n", b"HI*ABK:I10~\n~\n", "ENV007"),  # an empty segment
     ("837P", b"N3*1 ELM ST~\n", b"N3*1 ELM ST~\nx3*bad~\n", "ENV008"),  # an ill-formed segment id
     ("837I", b"SV2*0450*HC:99283*", b"SV2*0450*HC:J9307*", "NDC003"),  # a drug code with no NDC

@@ -26,8 +26,8 @@ class _Patterns:
     """The regular expression of one set of delimiters and drug codes.
 
     ``scan`` finds, in one pass, every segment that matters to a run: a claim
-    (CLM), a subscriber or billing-provider HL, an envelope segment, and
-    anything that is not clean.  Ordinary segments never match, so the
+    (CLM), a subscriber or billing-provider HL, an envelope segment, a drug
+    line, and an ill-formed segment.  Ordinary segments never match, so the
     regular-expression engine passes over them without coming back to Python.
     """
 
@@ -35,25 +35,34 @@ class _Patterns:
         t, e, c = re.escape(d.segment), re.escape(d.element), re.escape(d.component)
         ws = re.escape(bytes(x for x in _WS if bytes([x]) != d.segment))
         ws = b"[" + ws + b"]*+" if ws else b""  # possessive: white space is never given back
-        at = t + ws  # a segment start
-        end = b"(?=" + e + b"|" + t + b")"
-        not_ce = b"[^" + c + e + t + b"]*"
-        not_e = b"[^" + e + t + b"]*"
+        end = b"(?=[" + e + t + b"])"
+        c_end = b"(?=[" + c + e + t + b"])"
+        not_ce = b"[^" + c + e + t + b"]*+"
+        not_e = b"[^" + e + t + b"]*+"
         alt = b"|".join(re.escape(x.encode("latin-1")) for x in sorted(codes)) or b"(?!)"
+        waste = b"(?:JW|JZ)" + c_end
         # a procedure composite that names a drug: its code (component 2) is one of
         # the codes, or one of its modifiers (components 3 to 6) is JW or JZ
-        drug = (not_ce + c + b"(?:" + alt + b")(?=[" + c + e + t + b"])"
-                b"|" + not_ce + c + not_ce + b"(?:" + c + not_ce + b"){0,3}" + c + b"(?:JW|JZ)(?=[" + c + e + t + b"])")
+        drug = (not_ce + c + b"(?:(?:" + alt + b")" + c_end
+                + b"|" + not_ce + b"(?:" + c + b"(?!" + waste + b")" + not_ce + b"){0,3}+" + c + waste + b")")
         # a segment id that is not two or three letters and digits (the first a
         # letter) followed by a delimiter, spelt with character classes only
+        # (after a quick look ahead that passes over the well-formed ids)
         et = e + t
-        ill = (b"[^A-Z]|[A-Z](?:[^A-Z0-9]|[A-Z0-9](?:[^A-Z0-9" + et + b"]|[A-Z0-9][^" + et + b"]))")
+        ill = (b"(?![A-Z][A-Z0-9][A-Z0-9]?+[" + et + b"])"
+               b"(?:[^A-Z]|[A-Z](?:[^A-Z0-9]|[A-Z0-9](?:[^A-Z0-9" + et + b"]|[A-Z0-9][^" + et + b"])))")
+        # Each alternative starts with a literal or a character class, so the
+        # engine rules most of them out at a segment's first byte; the kind is
+        # told by the empty group that ends it (``lastgroup``), and the segment
+        # starts where ``at`` ends.  Quantifiers are possessive: nothing is
+        # tried twice.
         self.scan = re.compile(
-            at + b"(?:(?P<clm>CLM)" + end
-            + b"|(?P<hl>HL" + e + not_e + e + not_e + e + b")(?:(?P<sub>22)|(?P<top>20))" + end
-            + b"|(?P<env>SE|GE|IEA|ISA|ST|GS)" + end
-            + b"|(?P<bad>LIN" + end + b"|SV1" + e + b"(?:" + drug + b")|SV2" + e + not_e + e + b"(?:" + drug + b")|"
-            + ill + b"))")
+            b"(?P<at>" + t + ws + b")(?:"
+            + b"CLM" + end + b"(?P<clm>)"
+            + b"|HL" + e + not_e + e + not_e + e + b"(?:22" + end + b"(?P<sub>)|20" + end + b"(?P<top>))"
+            + b"|(?:SE|GE|IEA|ISA|ST|GS)" + end + b"(?P<env>)"
+            + b"|(?:LIN" + end + b"|SV1" + e + drug + b"|SV2" + e + not_e + e + drug + b")(?P<drug>)"
+            + b"|(?:" + ill + b")(?P<ill>))")
         self.term = d.segment
         self.sep = d.element
 
@@ -90,14 +99,11 @@ class BlockScanner:
             if kind == "clm":
                 claims += 1
             elif kind == "sub":
-                cut = m.start("hl"), claims
-            elif kind == "top":
-                end = m.start("hl")
+                cut = m.end("at"), claims
+            elif kind == "top" or kind == "env":
+                end = m.end("at")
                 break
-            elif kind == "env":
-                end = m.start("env")
-                break
-            else:  # not clean: cut before its subscriber loop
+            else:  # not clean (a drug line, an ill-formed segment): cut before its subscriber loop
                 if cut is None:
                     return None
                 end, claims = cut
