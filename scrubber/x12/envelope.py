@@ -12,13 +12,13 @@ and claim context.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..fixes.edit import SetValue
 from .tokenizer import Segment, is_segment_tag
 
 
-@dataclass(frozen=True)
-class Check:
+class Check(NamedTuple):
     code: str
     name: str
     severity: str
@@ -71,8 +71,7 @@ def _valid_tag(tag: str) -> bool:
     return ok
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     code: str
     message: str
     segment: Segment | None

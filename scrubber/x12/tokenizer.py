@@ -18,8 +18,7 @@ the chunk size plus the longest segment.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator, NamedTuple
 
 CHUNK_SIZE = 1 << 20
 # How far into a file the first ISA may start (after a BOM, blank lines or junk).
@@ -50,8 +49,7 @@ class X12Error(Exception):
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
-class Delimiters:
+class Delimiters(NamedTuple):
     """The four X12 delimiters of one interchange, each one byte."""
 
     element: bytes
