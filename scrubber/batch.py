@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from .files import STDIO, Outcome, scrub_file
 from .findings import Finding
 from .pipeline import Scrubber
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     crosswalks: tuple[str, ...] = ()
     profile: str | None = None  # NAME or PATH: one profile for every claim
     profile_dirs: tuple[str, ...] = ()
@@ -39,8 +37,7 @@ class Settings:
         return Scrubber(default, refdata, selector=selector)
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One input and where its results go."""
 
     path: str

@@ -55,7 +55,7 @@ import io
 import os
 import posixpath
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Iterable, Iterator
 from urllib.parse import unquote
 
@@ -71,6 +71,8 @@ _SPARK_TYPES = {"str": "STRING", "int": "BIGINT", "bool": "BOOLEAN"}
 
 
 def _kind(annotation) -> str:
+    # NamedTuple keeps string annotations as typing.ForwardRef
+    annotation = getattr(annotation, "__forward_arg__", annotation)
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
     base = text.replace(" ", "").replace("|None", "").replace("Optional[", "").rstrip("]")
     if base not in _SPARK_TYPES:
@@ -80,14 +82,14 @@ def _kind(annotation) -> str:
 
 def findings_ddl() -> str:
     """The Spark schema of the findings dataset, as DDL: the log's columns, in order."""
-    return ", ".join(f"{f.name} {_SPARK_TYPES[_kind(f.type)]}" for f in fields(Finding))
+    return ", ".join(f"{name} {_SPARK_TYPES[_kind(Finding.__annotations__[name])]}" for name in Finding._fields)
 
 
 def _arrow_schema():
     import pyarrow as pa
 
     types = {"str": pa.string(), "int": pa.int64(), "bool": pa.bool_()}
-    return pa.schema([pa.field(f.name, types[_kind(f.type)]) for f in fields(Finding)])
+    return pa.schema([pa.field(name, types[_kind(Finding.__annotations__[name])]) for name in Finding._fields])
 
 
 @dataclass
