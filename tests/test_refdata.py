@@ -3,7 +3,6 @@ drug codes, unit conversion and layering of user crosswalks."""
 from __future__ import annotations
 
 import io
-from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
 from importlib import resources
@@ -89,15 +88,15 @@ def test_unconvertible_quantities_give_a_reason(ref):
         convert_ndc_quantity(D("1.4"), "ML", blenrep_2025, ref.drug("J9999"))
     assert "NOC" in info.value.reason
     assert "not a non-negative number" in conversion_problem(D("-1"), "ML", vial, j9307)
-    no_units = replace(vial, billunits=None)
+    no_units = vial._replace(billunits=None)
     assert "BILLUNITS" in conversion_problem(D("2"), "ML", no_units, j9307)
 
 
 def test_units_per_package(ref):
     assert units_per_package(one(ref, "50242006101", "J9035")) == 40
-    box = replace(one(ref, "72893000501", "J9307"), billunitspkg=None, pkg_qty=D("3"))
+    box = one(ref, "72893000501", "J9307")._replace(billunitspkg=None, pkg_qty=D("3"))
     assert units_per_package(box) == 120
-    assert units_per_package(replace(box, billunits=None)) is None
+    assert units_per_package(box._replace(billunits=None)) is None
 
 
 # --- NDC shapes ----------------------------------------------------------------

@@ -8,9 +8,8 @@ IDs that are not NDCs.  One NDC may map to several HCPCS codes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .ndc import normalize_ndc
 from .tables import (
@@ -36,8 +35,7 @@ _COLUMNS = {
 _NUMERIC = {"pkg_size": "PKG SIZE", "pkg_qty": "PKG QTY", "billunits": "BILLUNITS", "billunitspkg": "BILLUNITSPKG"}
 
 
-@dataclass(frozen=True)
-class CrosswalkEntry:
+class CrosswalkEntry(NamedTuple):
     """One crosswalk row: this NDC is billed under this HCPCS code."""
 
     hcpcs: str
@@ -154,8 +152,7 @@ def _entry(row: list[str], columns: dict[str, int], name: str, line: int,
 
 # --- provenance sidecar ----------------------------------------------------
 
-@dataclass(frozen=True)
-class CrosswalkNote:
+class CrosswalkNote(NamedTuple):
     confirmed: bool
     source: str
     note: str
@@ -192,7 +189,7 @@ def apply_crosswalk_notes(entries: Iterable[CrosswalkEntry],
             raise RefDataError(notes_name, None, f"no provenance row for NDC {entry.key[0]} / {entry.hcpcs}")
         used.add(entry.key)
         text = "; ".join(t for t in (extra.note, entry.note) if t)
-        merged.append(replace(entry, confirmed=extra.confirmed, source=extra.source, note=text))
+        merged.append(entry._replace(confirmed=extra.confirmed, source=extra.source, note=text))
     unused = sorted(set(notes) - used)
     if unused:
         raise RefDataError(notes_name, None, f"provenance for rows not in the crosswalk: {unused}")

@@ -5,9 +5,9 @@ The facts live in data/hcpcs_drugs.csv (or a user's file of the same layout).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from .tables import RefDataError, TableSource, commented_table, parse_date, parse_decimal, parse_flag
 
@@ -19,8 +19,7 @@ REQUIRED = ("code", "descriptor", "unit_amount", "unit", "noc")
 HCPCS_CODE = re.compile(r"^[A-Z0-9]\d{3}[A-Z0-9]$")
 
 
-@dataclass(frozen=True)
-class DrugCode:
+class DrugCode(NamedTuple):
     code: str
     descriptor: str
     short_descriptor: str

@@ -6,10 +6,9 @@ The segment layouts come from data/ndc_formats.csv, never from code, so the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from .tables import RefDataError, TableSource, bundled, commented_table, parse_date, parse_flag
 
@@ -17,8 +16,7 @@ ROLES = ("source", "target", "future")
 STATUSES = ("ok", "normalized", "ambiguous", "unknown", "invalid")
 
 
-@dataclass(frozen=True)
-class NdcLayout:
+class NdcLayout(NamedTuple):
     """One hyphenated layout, e.g. 4-4-2 (a 10-digit label form)."""
 
     layout: str
@@ -48,8 +46,7 @@ class NdcLayout:
         return tuple(out)
 
 
-@dataclass(frozen=True)
-class NdcFormats:
+class NdcFormats(NamedTuple):
     sources: tuple[NdcLayout, ...]
     target: NdcLayout
     future: tuple[NdcLayout, ...]
@@ -109,8 +106,7 @@ def bundled_ndc_formats() -> NdcFormats:
     return load_ndc_formats(bundled("ndc_formats.csv"))
 
 
-@dataclass(frozen=True)
-class NdcForm:
+class NdcForm(NamedTuple):
     """The 11-digit readings of a raw NDC value (no lookup involved)."""
 
     raw: str
@@ -172,8 +168,7 @@ def _future_reason(layout: NdcLayout) -> str:
     return f"{layout.digits}-digit {layout.layout} NDC{since} is not accepted: {layout.note}"
 
 
-@dataclass(frozen=True)
-class NdcResolution:
+class NdcResolution(NamedTuple):
     """What a raw NDC value resolves to, given which NDCs are known.
 
     status: ok (already the 11 digits, and known), normalized (one known

@@ -9,12 +9,11 @@ import csv
 import io
 import os
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import IO, Iterator, Union
+from typing import IO, Iterator, NamedTuple, Union
 
 # A table can come from a path, a file object (text or bytes), or a
 # package resource (importlib.resources Traversable: has read_bytes()).
@@ -92,8 +91,7 @@ def is_blank(row: list[str]) -> bool:
     return all(not cell.strip() for cell in row)
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """One data row of a commented table, cells by lower-case column name."""
 
     line: int
