@@ -7,7 +7,6 @@ the command line's --select/--ignore.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -71,7 +70,7 @@ def test_package_data_ships_the_profiles_and_the_schema():
 def test_shipped_default_is_the_built_in_defaults():
     """So that `scrubber scrub` without --profile judges as the library call does."""
     p = load_profile("default")
-    assert replace(p.default_drug, sources=()) == DEFAULT.default_drug
+    assert p.default_drug._replace(sources=()) == DEFAULT.default_drug
     assert p.drugs == {} and p.enabled == {} and p.severities == {} and p.options == {}
     assert load_profile("medicare").default_drug == p.default_drug
 
@@ -257,7 +256,7 @@ def test_drug_override_keeps_the_other_fields(tmp_path):
                                    '<drug hcpcs="J9307"><units max-per-day="100"/></drug></profile>')
     base, mine = load_profile("commercial").drug("J9307"), load_file(p).drug("J9307")
     assert mine.max_units_day == 100 and mine.max_units_line == 80
-    assert replace(mine, max_units_day=80, sources=()) == replace(base, sources=())
+    assert mine._replace(max_units_day=80, sources=()) == base._replace(sources=())
 
 
 def test_drug_fields_beat_drug_defaults_from_any_layer(tmp_path):
@@ -335,6 +334,16 @@ def test_ambiguous_matches_are_refused(tmp_path):
     src = write(tmp_path, "in.837", x12(Claim(j9307())).decode())
     r = cli("scrub", str(src), "--check", "--profile-dir", str(d))
     assert r.exit_code == 2 and "ambiguous" in r.output
+
+
+def test_matches_on_different_lines_are_still_a_tie(tmp_path):
+    d = tmp_path / "p"
+    d.mkdir()
+    write(d, "a.xml", '<profile name="a">\n<match payer-id="P1"/></profile>')
+    write(d, "b.xml", '<profile name="b">\n\n<match payer-id="P1"/></profile>')
+    with pytest.raises(ProfileError) as exc:
+        build_selector([d])
+    assert exc.value.line == 3 and "ambiguous" in str(exc.value) and "b.xml" in str(exc.value)
 
 
 def test_cli_profile_dir_selects_per_claim(tmp_path):

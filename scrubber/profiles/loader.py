@@ -13,7 +13,6 @@ fields.  A drug field set explicitly for a drug (at any layer) wins over a
 from __future__ import annotations
 
 import os
-from dataclasses import fields as dc_fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from .model import DEFAULT, DrugPolicy, DxPattern, Match, Profile
 from .xmlread import Document, ProfileError
 
 SHIPPED_DIR = Path(__file__).with_name("shipped")
-_POLICY_FIELDS = {f.name for f in dc_fields(DrugPolicy)}
+_POLICY_FIELDS = set(DrugPolicy._fields)
 
 
 def shipped_names() -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from typing import NamedTuple
 
 SAME_DATE_POLICIES = ("report", "merge", "modifier", "allow")
 PRIOR_AUTH_LEVELS = ("none", "any", "claim", "line")
@@ -22,8 +23,7 @@ def normalize_dx(code: str) -> str:
     return code.replace(".", "").strip().upper()
 
 
-@dataclass(frozen=True)
-class DxPattern:
+class DxPattern(NamedTuple):
     """One entry of a diagnosis list: an exact code, a prefix (``C84.4x``)
     or an inclusive range (``C84.40-C84.49``), as written in the profile."""
 
@@ -68,8 +68,7 @@ class DxPattern:
         return bool(_DX.match(lo) and _DX.match(hi) and lo <= hi)
 
 
-@dataclass(frozen=True)
-class DrugPolicy:
+class DrugPolicy(NamedTuple):
     """A payer's policy for one drug (or the default for every drug)."""
 
     ndc_required: bool = False  # a drug line without an NDC is an error (else a warning)
@@ -103,14 +102,13 @@ class DrugPolicy:
         return any(p.matches(c) for c in dx_codes for p in self.diagnoses)
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     """A claim matches when every given attribute equals the claim's (an AND);
     a profile's matches are alternatives (an OR)."""
 
     payer_id: str = ""
     filing_indicator: str = ""
-    line: int = field(default=0, compare=False)  # where the profile says it
+    line: int = 0  # where the profile says it (for messages; two profiles tie on the other two fields)
 
     @property
     def specificity(self) -> int:

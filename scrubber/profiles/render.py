@@ -4,7 +4,6 @@ Used by ``scrubber profiles`` and ``scrubber profiles check``.
 """
 from __future__ import annotations
 
-from dataclasses import fields
 from decimal import Decimal
 
 from .model import DrugPolicy, Profile
@@ -44,7 +43,7 @@ def _plain(value):
 
 
 def policy_dict(policy: DrugPolicy) -> dict:
-    out = {f.name: _plain(getattr(policy, f.name)) for f in fields(DrugPolicy) if f.name != "sources"}
+    out = {name: _plain(getattr(policy, name)) for name in DrugPolicy._fields if name != "sources"}
     out["sources"] = {group: text for group, text in policy.sources}
     return out
 

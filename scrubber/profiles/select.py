@@ -70,11 +70,12 @@ def _no_ties(profiles: list[Profile]) -> None:
     seen: dict = {}
     for p in profiles:
         for m in p.matches:
-            other = seen.get(m)
+            key = (m.payer_id, m.filing_indicator)
+            other = seen.get(key)
             if other is not None and other is not p:
                 raise ProfileError(p.path, m.line, 1, f"<match {m.describe()}> is also in profile {other.name!r} "
                                                       f"({other.path}): which one judges the claim is ambiguous")
-            seen[m] = p
+            seen[key] = p
 
 
 def build_selector(dirs=(), select=(), ignore=()) -> tuple[Profile, ProfileSelector]:
