@@ -11,8 +11,7 @@ that carries patient data (names, addresses, ids, birth dates).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from ..claims import ClaimStream
 from ..x12.tokenizer import Segment
@@ -24,8 +23,7 @@ addresses, member and other ids, birth dates, contacts) no value is quoted."""
 MASK = "***"
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     segment: Segment
     interchange: str = ""
     transaction: str = ""
