@@ -11,15 +11,16 @@ import os
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from importlib import resources
-from importlib.resources.abc import Traversable
-from typing import IO, Iterator, NamedTuple, Union
+from typing import IO, TYPE_CHECKING, Iterator, NamedTuple, Union
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 # A table can come from a path, a file object (text or bytes), or a
 # package resource (importlib.resources Traversable: has read_bytes()).
-TableSource = Union[str, os.PathLike, IO[str], IO[bytes], Traversable]
+TableSource = Union[str, os.PathLike, IO[str], IO[bytes], "Traversable"]
 
-DATA_PACKAGE = "scrubber.refdata"
+DATA_DIR = os.path.join(os.path.dirname(__file__), "data")
 
 
 class RefDataError(ValueError):
@@ -33,9 +34,10 @@ class RefDataError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def bundled(name: str) -> Traversable:
-    """A data file shipped inside this package (works from a wheel too)."""
-    return resources.files(DATA_PACKAGE).joinpath("data", name)
+def bundled(name: str) -> str:
+    """The path of a data file shipped inside this package (in its data folder,
+    as the shipped profiles are in theirs)."""
+    return os.path.join(DATA_DIR, name)
 
 
 def source_name(src: TableSource) -> str:
