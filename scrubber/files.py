@@ -7,7 +7,6 @@ processed, so a failure leaves no partial output.
 """
 from __future__ import annotations
 
-import difflib
 import io
 import os
 import sys
@@ -170,6 +169,8 @@ def _copy(src, dst) -> None:
 
 def _write_diff(path: str, name: str, spool, out) -> None:
     """A unified diff, one segment a line, of the input against the output."""
+    import difflib  # only --diff needs it
+
     with _open_input(path) as fh:
         before = [s.raw.decode("latin-1").rstrip("\r\n") for s in tokenize(fh)]
     after = [s.raw.decode("latin-1").rstrip("\r\n") for s in tokenize(spool)]
