@@ -30,10 +30,12 @@ class TooManyModifiers(Rule):
     def check(self, claim, ctx):
         for line in drug_lines(claim, ctx):
             mods = line.modifier_codes
+            if len(mods) != 4:
+                continue
             extra = line.description.text
             drug = ctx.refdata.drug(line.code.text)
             noc = drug is not None and drug.noc
-            if len(mods) == 4 and _MODIFIER.match(extra) and not noc:
+            if _MODIFIER.match(extra) and not noc:
                 yield Issue(f"five modifiers ({', '.join(mods + [extra])}); at most four are allowed",
                             ref=line.description.ref, line=line, original=extra)
 
@@ -54,6 +56,8 @@ class DuplicateModifier(Rule):
     def check(self, claim, ctx):
         for line in drug_lines(claim, ctx):
             mods = line.modifier_codes
+            if len(mods) < 2:
+                continue
             unique = list(dict.fromkeys(mods))
             if len(unique) != len(mods) and line.service is not None:
                 first_repeat = next(i for i, m in enumerate(mods) if m in mods[:i])

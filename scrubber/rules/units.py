@@ -39,7 +39,7 @@ class UnitsMatchNdc(Rule):
     def check(self, claim, ctx):
         all_facts = claim_facts(claim, ctx.refdata)
         for f in all_facts:
-            if f.line.service is None or f.billed is None or f.billed <= 0 or f.units_consistent is not False:
+            if f.units_consistent is not False or f.line.service is None or f.billed is None or f.billed <= 0:
                 continue
             n, b = whole_units(f, f.ndc_units), whole_units(f, f.billed)
             policy = ctx.profile.drug(f.code)

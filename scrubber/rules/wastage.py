@@ -15,8 +15,10 @@ from .edits import modifier_ref, set_modifiers
 def _applies(f, ctx, claim) -> bool:
     """JW/JZ apply: a single-dose drug, a payer that uses them, and (837I) a
     bill type they apply to; not a line whose NDC is another drug's."""
+    if not f.single_dose or f.line.service is None or f.line.code.ref is None:
+        return False
     policy = ctx.profile.drug(f.code)
-    if not (f.single_dose and f.line.service is not None and f.line.code.ref is not None and policy.jw_jz == "cms"):
+    if policy.jw_jz != "cms":
         return False
     if claim.kind == "837I" and claim.facility.text in policy.jw_jz_exempt_facilities:
         return False
@@ -41,7 +43,7 @@ class JzMissing(Rule):
         all_facts = claim_facts(claim, ctx.refdata)
         for f in all_facts:
             mods = f.line.modifier_codes
-            if not _applies(f, ctx, claim) or "JW" in mods or "JZ" in mods:
+            if "JW" in mods or "JZ" in mods or not _applies(f, ctx, claim):
                 continue
             if has_jw_line(all_facts, f, ctx.profile) or pending_waste(f, ctx.profile):
                 continue
@@ -93,6 +95,8 @@ class JzWithJwLine(Rule):
 
     def check(self, claim, ctx):
         all_facts = claim_facts(claim, ctx.refdata)
+        if not any(f.is_jw for f in all_facts):
+            return  # no JW line on the claim
         for f in all_facts:
             mods = f.line.modifier_codes
             if "JZ" not in mods or "JW" in mods or f.line.service is None:
