@@ -216,7 +216,8 @@ _ENDS_DRUG_LOOP = frozenset({"NM1", "SVD", "PS1", "HCP", "LQ", "FRM", "K3", "NTE
 
 
 def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
-    """One service line from its segments (LX up to the next LX), in one pass."""
+    """One service line from its segments (LX up to the next LX), in one pass.
+    (A hot path: values are cut from the elements directly.)"""
     lx = segs[0]
     sv = lin = ctp = None
     date_value = ndc_qualifier = ndc = quantity = unit = EMPTY
@@ -229,54 +230,81 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
             if sv is None:
                 sv = seg
         elif tag == "DTP":
-            if date_value.segment is None and seg.element(1) == "472":
-                date_value = Value.at(seg, 3)
+            if date_value.segment is None:
+                els = seg.elements
+                if len(els) > 1 and els[1] == b"472":
+                    date_value = _value(els, seg, 3)
         elif tag == "LIN":
             if lin is None:
                 in_drug = True
                 lin = seg
                 els = seg.elements
-                n = len(els)
-                ndc_qualifier = _tuple(Value, (els[2].decode("latin-1") if n > 2 else "", seg, 2, None))
-                ndc = _tuple(Value, (els[3].decode("latin-1") if n > 3 else "", seg, 3, None))
+                ndc_qualifier = _value(els, seg, 2)
+                ndc = _value(els, seg, 3)
         elif tag == "CTP":
             if in_drug and ctp is None:
                 ctp = seg
-                quantity = Value.at(seg, 4)
+                quantity = _value(seg.elements, seg, 4)
                 unit = Value.at(seg, 5, 1)
         elif tag == "REF":
-            (drug_refs if in_drug else line_refs).setdefault(seg.element(1), Value.at(seg, 2))
+            els = seg.elements
+            (drug_refs if in_drug else line_refs).setdefault(_text_at(els, 1), _value(els, seg, 2))
         elif tag in _ENDS_DRUG_LOOP:
             in_drug = False
     pointers: list[str] = []
     if sv is None:
         composite = charge = basis = units = revenue = qualifier = code = description = EMPTY
         modifiers = list(_NO_MODIFIERS)
+        modifier_codes = []
         dx_codes = list(claim.diagnoses)
     else:
         els = sv.elements
-        n = len(els)
-        values = [_tuple(Value, (els[i].decode("latin-1") if i < n else "", sv, i, None)) if i else EMPTY
-                  for i in (_SV2 if sv.tag == "SV2" else _SV1)]
-        composite, charge, basis, units, revenue = values
-        el = composite.element
-        comps = composite.text.split(_text(sv.delims.component)) if composite.text else []
-        comps += [""] * (7 - len(comps))
-        qualifier, code, m1, m2, m3, m4, description = [_tuple(Value, (comps[k], sv, el, k + 1)) for k in range(7)]
-        modifiers = [m1, m2, m3, m4]
         if sv.tag == "SV1":
-            pointers = [p for p in sv.components(7) if p]
-            diagnoses = claim.diagnoses
-            dx_codes = [diagnoses[int(p) - 1] for p in pointers if p.isdigit() and 1 <= int(p) <= len(diagnoses)]
+            el = 1
+            composite, charge, basis, units = (_value(els, sv, 1), _value(els, sv, 2), _value(els, sv, 3),
+                                               _value(els, sv, 4))
+            revenue = EMPTY
+        else:
+            el = 2
+            revenue, composite, charge, basis, units = (_value(els, sv, 1), _value(els, sv, 2), _value(els, sv, 3),
+                                                        _value(els, sv, 4), _value(els, sv, 5))
+        comps = composite.text.split(_text(sv.delims.component)) if composite.text else []
+        n = len(comps)
+        if n < 7:
+            comps += _BLANKS[n:]
+        qualifier = _tuple(Value, (comps[0], sv, el, 1))
+        code = _tuple(Value, (comps[1], sv, el, 2))
+        modifiers = [_tuple(Value, (comps[2], sv, el, 3)), _tuple(Value, (comps[3], sv, el, 4)),
+                     _tuple(Value, (comps[4], sv, el, 5)), _tuple(Value, (comps[5], sv, el, 6))]
+        description = _tuple(Value, (comps[6], sv, el, 7))
+        modifier_codes = [m for m in comps[2:6] if m]
+        if el == 1:
+            if len(els) > 7 and els[7]:
+                pointers = [p for p in els[7].decode("latin-1").split(_text(sv.delims.component)) if p]
+                diagnoses = claim.diagnoses
+                dx_codes = [diagnoses[int(p) - 1] for p in pointers if p.isdigit() and 1 <= int(p) <= len(diagnoses)]
+            else:
+                dx_codes = []
         else:
             dx_codes = list(claim.diagnoses)
     service_date = parse_date(date_value.text) if date_value.segment is not None else None
     return ServiceLine(
-        kind, lx, Value.at(lx, 1), sv, composite, qualifier, code, modifiers, description, charge, basis, units,
-        revenue, pointers, dx_codes, service_date if service_date is not None else claim.statement_date,
-        date_value, lin, ndc_qualifier, ndc, ctp, quantity, unit, line_refs, drug_refs, segs,
-        [m.text for m in modifiers if m.text],
+        kind, lx, _value(lx.elements, lx, 1), sv, composite, qualifier, code, modifiers, description, charge, basis,
+        units, revenue, pointers, dx_codes, service_date if service_date is not None else claim.statement_date,
+        date_value, lin, ndc_qualifier, ndc, ctp, quantity, unit, line_refs, drug_refs, segs, modifier_codes,
     )
+
+
+_BLANKS = [""] * 7
+
+
+def _text_at(els: list[bytes], i: int) -> str:
+    return els[i].decode("latin-1") if i < len(els) else ""
+
+
+def _value(els: list[bytes], seg: Segment, i: int) -> Value:
+    """Element ``i`` of ``seg`` (its ``els``) as a Value ("" when absent)."""
+    return _tuple(Value, (els[i].decode("latin-1") if i < len(els) else "", seg, i, None))
 
 
 _texts: dict[bytes, str] = {}
