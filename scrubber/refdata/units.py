@@ -19,6 +19,7 @@ CTP_UNITS = {
     "UN": "units (items)",
 }
 # Descriptor mass units, in milligrams (definitions, not reference facts).
+_ONE = Decimal(1)
 _MASS_IN_MG = {"MG": Decimal(1), "MCG": Decimal("0.001"), "G": Decimal(1000), "GM": Decimal(1000)}
 _INTERNATIONAL_UNITS = ("IU", "UNITS", "UNIT", "UN", "U")
 _CONTEXT = Context(prec=34)
@@ -93,7 +94,8 @@ def conversion_problem(quantity: Decimal, unit: str, entry: CrosswalkEntry, drug
 
 def round_up_units(x: Decimal) -> Decimal:
     """Whole billing units: CMS bills a partial unit as the next whole unit."""
-    return Decimal(x).to_integral_value(rounding=ROUND_CEILING).quantize(Decimal(1))
+    d = x if x.__class__ is Decimal else Decimal(x)
+    return d.to_integral_value(rounding=ROUND_CEILING).quantize(_ONE)
 
 
 def units_per_package(entry: CrosswalkEntry) -> Decimal | None:
