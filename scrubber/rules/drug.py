@@ -82,15 +82,17 @@ _memo: dict = {}
 _memo_owner: list = [None]
 
 
-def _core(code: str, raw: str, qty_text: str, unit_text: str, refdata: RefData) -> tuple:
-    """What the reference data says about a code, an NDC and a quantity.
+def _core(code: str, raw: str, qty_text: str, unit_text: str, billed_text: str, is_jw: bool,
+          refdata: RefData) -> tuple:
+    """What the reference data says about a code, an NDC, a quantity and
+    the billed units.
 
     Remembered per reference data (claims repeat the same few drugs and
     doses), in a table of bounded size."""
     if _memo_owner[0] is not refdata:
         _memo.clear()
         _memo_owner[0] = refdata
-    key = (code, raw, qty_text, unit_text)
+    key = (code, raw, qty_text, unit_text, billed_text, is_jw)
     found = _memo.get(key)
     if found is not None:
         return found
@@ -115,7 +117,12 @@ def _core(code: str, raw: str, qty_text: str, unit_text: str, refdata: RefData) 
             problem = str(exc)
         if ndc_units is None and not problem:
             problem = f"no conversion from {unit or 'an empty unit'} for NDC {ndc11}"
-    found = (drug, status, ndc11, entries, entry, quantity, ndc_units, problem)
+    billed = parse_decimal(billed_text)
+    consistent = None
+    if ndc_units is not None and billed is not None and quantity is not None and quantity > 0:
+        consistent = _whole(ndc_units, is_jw) == _whole(billed, is_jw)
+    single_dose = bool(drug is not None and getattr(drug, "single_dose", None))
+    found = (drug, status, ndc11, entries, entry, quantity, ndc_units, problem, billed, single_dose, consistent)
     if len(_memo) >= _MEMO_LIMIT:
         _memo.clear()
     _memo[key] = found
@@ -124,16 +131,11 @@ def _core(code: str, raw: str, qty_text: str, unit_text: str, refdata: RefData) 
 
 def facts(line: ServiceLine, refdata: RefData) -> DrugFacts:
     code = line.code.text.strip().upper()
-    drug, status, ndc11, entries, entry, quantity, ndc_units, problem = _core(
-        code, line.ndc.text.strip(), line.ndc_quantity.text, line.ndc_unit.text, refdata)
-    f = DrugFacts(line, code, drug, status, ndc11, entries, entry, quantity, ndc_units, problem,
-                  parse_decimal(line.units.text))
-    f.is_drug = drug is not None or bool(entries) or line.lin is not None
-    f.single_dose = bool(drug is not None and getattr(drug, "single_dose", None))
-    f.is_jw = "JW" in line.modifier_codes
-    if ndc_units is not None and f.billed is not None and quantity is not None and quantity > 0:
-        f.units_consistent = whole_units(f, ndc_units) == whole_units(f, f.billed)
-    return f
+    is_jw = "JW" in line.modifier_codes
+    drug, status, ndc11, entries, entry, quantity, ndc_units, problem, billed, single_dose, consistent = _core(
+        code, line.ndc.text.strip(), line.ndc_quantity.text, line.ndc_unit.text, line.units.text, is_jw, refdata)
+    return DrugFacts(line, code, drug, status, ndc11, entries, entry, quantity, ndc_units, problem, billed,
+                     drug is not None or bool(entries) or line.lin is not None, single_dose, is_jw, consistent)
 
 
 def claim_facts(claim: Claim, refdata: RefData) -> list[DrugFacts]:
@@ -152,7 +154,11 @@ def whole_units(f: "DrugFacts", d: Decimal) -> Decimal:
     """Whole HCPCS units: administered amounts round up (CMS), discarded
     amounts on a JW line round down, so that the lines of one vial never add
     up to more than the vial."""
-    if f.is_jw:
+    return _whole(d, f.is_jw)
+
+
+def _whole(d: Decimal, is_jw: bool) -> Decimal:
+    if is_jw:
         return d.to_integral_value(rounding=ROUND_FLOOR)
     return round_up_units(d)
 
