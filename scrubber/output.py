@@ -19,7 +19,7 @@ from typing import Callable
 from .fixes.apply import rewrite
 from .fixes.edit import SetValue
 from .x12.envelope import Envelope
-from .x12.tokenizer import Segment
+from .x12.tokenizer import Segment, join
 
 Write = Callable[[bytes], object]
 
@@ -49,7 +49,7 @@ class DirectOutput:
             self.flush()
 
     def claim(self, segments: list[Segment], rejected: bool) -> None:
-        self.raw(b"".join([s.raw for s in segments]))
+        self.raw(join(segments))
 
     def raw(self, data: bytes) -> None:
         """Bytes passed on as received (the bulk lane)."""

@@ -189,14 +189,21 @@ class Envelope:
         if st is None or not segments:
             return [p for seg in segments for p in self.feed(seg)]
         problems: list[Problem] = []
+        known = _TAG_OK
+        count = received = 0
         for seg in segments:
             tag = seg.tag
-            if tag in _ENVELOPE or not _valid_tag(tag):
+            if tag in _ENVELOPE or not (known.get(tag) or _valid_tag(tag)):
+                st.count += count
+                st.received += received
+                count = received = 0
                 problems.extend(self.feed(seg))
             else:
-                st.count += 1
+                count += 1
                 if not seg.inserted:
-                    st.received += 1
+                    received += 1
+        st.count += count
+        st.received += received
         self.last = segments[-1]
         return problems
 

@@ -418,8 +418,9 @@ def tokenize(stream: BinaryIO | bytes, chunk_size: int = CHUNK_SIZE) -> Iterator
 
 
 def join(segments: Iterable[Segment]) -> bytes:
-    """Write segments back: the inverse of :func:`tokenize`."""
-    return b"".join(seg.raw for seg in segments)
+    """Write segments back: the inverse of :func:`tokenize`.  (Each
+    segment's ``raw``, spelt out: this writes every claim.)"""
+    return b"".join([seg.lead + seg.content + seg.terminator + seg.trailer for seg in segments])
 
 
 def is_segment_tag(tag: str) -> bool:
