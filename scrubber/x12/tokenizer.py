@@ -312,10 +312,9 @@ class Tokenizer:
                 more()
                 continue
             off = pos
-            last = len(pieces) - 1
+            tail = pieces.pop()  # what follows the last terminator in the window
             restart = False
-            for j in range(last):  # every piece but the last ends at a terminator
-                piece = pieces[j]
+            for piece in pieces:  # each ends at a terminator
                 if piece and piece[0] in ws_first:
                     content = piece.lstrip(strip)
                     ws = len(piece) - len(content)
@@ -358,7 +357,7 @@ class Tokenizer:
             if restart:
                 continue
             if at_end:  # the last piece is what follows the file's last terminator
-                piece = pieces[last]
+                piece = tail
                 content = piece.lstrip(strip)
                 ws = len(piece) - len(content)
                 if pending is not None:
