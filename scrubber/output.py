@@ -42,11 +42,7 @@ class DirectOutput:
         return self.written + self._pending
 
     def segment(self, seg: Segment, kind: str | None) -> None:
-        raw = seg.raw
-        self._parts.append(raw)
-        self._pending += len(raw)
-        if self._pending >= _CHUNK:
-            self.flush()
+        self.raw(seg.raw)
 
     def claim(self, segments: list[Segment], rejected: bool) -> None:
         self.raw(join(segments))

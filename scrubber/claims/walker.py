@@ -175,13 +175,8 @@ def build_claim(pending: PendingClaim, interchange: str | None = None, transacti
     segs = pending.segments if segments is None else segments
     clm = segs[0]
     els = clm.elements
-    n = len(els)
-    facility = clm.component(5, 1)
     claim = Claim(
-        pending.kind, clm,
-        _tuple(Value, (els[1].decode("latin-1") if n > 1 else "", clm, 1, None)),
-        _tuple(Value, (els[2].decode("latin-1") if n > 2 else "", clm, 2, None)),
-        _tuple(Value, (facility, clm, 5, 1)),
+        pending.kind, clm, _value(els, clm, 1), _value(els, clm, 2), Value.at(clm, 5, 1),
         pending.context, pending.ordinal,
         pending.interchange if interchange is None else interchange,
         pending.transaction if transaction is None else transaction,
@@ -209,8 +204,6 @@ def build_claim(pending: PendingClaim, interchange: str | None = None, transacti
 
 
 _tuple = tuple.__new__
-_SV1 = (1, 2, 3, 4, 0)  # composite, charge, unit basis, units, revenue code (none)
-_SV2 = (2, 3, 4, 5, 1)
 _NO_MODIFIERS = (EMPTY, EMPTY, EMPTY, EMPTY)
 _ENDS_DRUG_LOOP = frozenset({"NM1", "SVD", "PS1", "HCP", "LQ", "FRM", "K3", "NTE"})
 

@@ -18,8 +18,8 @@ CTP_UNITS = {
     "ML": "milliliters",
     "UN": "units (items)",
 }
+_ONE = Decimal(1)  # the quantum of whole units
 # Descriptor mass units, in milligrams (definitions, not reference facts).
-_ONE = Decimal(1)
 _MASS_IN_MG = {"MG": Decimal(1), "MCG": Decimal("0.001"), "G": Decimal(1000), "GM": Decimal(1000)}
 _INTERNATIONAL_UNITS = ("IU", "UNITS", "UNIT", "UN", "U")
 _CONTEXT = Context(prec=34)
