@@ -247,14 +247,19 @@ class _Run:
         notes.clear()
 
     def block(self, block: Block) -> None:
-        """Subscriber loops without a drug line, vouched for by the bulk lane:
-        counted and written as received."""
-        done = self.stream.flush()
+        """Segments vouched for by the bulk lane, counted and written as
+        received: subscriber loops without a drug line, or the header of one
+        with a drug line (whose hierarchy its claims take)."""
+        stream = self.stream
+        done = stream.flush()
         if done is not None:
             self.claim(done)
-        claims = block.info
-        self.stream.claims_seen += claims
-        self.stats.claims += claims
+        run = block.info
+        if run.header:
+            stream.hierarchy(block.contents(), block.delims.element)
+        else:
+            stream.claims_seen += run.claims
+            self.stats.claims += run.claims
         self.env.count_body(block.count)
         self.output.raw(block.raw)
 

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scrubber.claims.bulk import HEADER, BlockScanner, Run
 from scrubber.pipeline import Scrubber
-from scrubber.x12.tokenizer import X12Error
+from scrubber.x12.tokenizer import Delimiters, X12Error
 
 from .conftest import corpus_files
 from .test_fuzz import mutated
@@ -21,8 +22,22 @@ sys.path.insert(0, str(ROOT))
 from bench.generate import generate  # noqa: E402
 
 
+class Recording(Scrubber):
+    """A scrubber that notes what the hierarchy said about each claim it checked."""
+
+    def __init__(self):
+        super().__init__()
+        self.contexts = []
+
+    def check_claim(self, pending, profile=None):
+        c = pending.context
+        self.contexts.append((pending.ordinal, c.payer_id, c.payer_name, c.filing_indicator, c.member_id,
+                              c.patient_key, c.billing_provider))
+        return super().check_claim(pending, profile)
+
+
 def both(data: bytes):
-    fast, slow = Scrubber(), Scrubber()
+    fast, slow = Recording(), Recording()
     slow.block_scanner = lambda: None
     out = []
     for s in (fast, slow):
@@ -32,7 +47,7 @@ def both(data: bytes):
             out.append(("refused", exc.message))
             continue
         out.append((r.corrected, [f.to_dict() for f in r.findings], r.stats.claims, r.stats.segments,
-                    r.stats.errors_remaining))
+                    r.stats.errors_remaining, s.contexts))
     return out
 
 
@@ -111,3 +126,55 @@ def test_what_the_bulk_lane_must_not_swallow(kind, old, new, code):
     assert fast == slow
     if code:
         assert code in {f["code"] for f in fast[1]}
+
+
+def _drug_loop(data: bytes, n: int = 0) -> tuple[int, int]:
+    """Where the ``n``-th subscriber loop with a drug line starts, and its first claim."""
+    lin = -1
+    for _ in range(n + 1):
+        lin = data.index(b"LIN*", lin + 1)
+    hl = data.rindex(b"HL*", 0, lin)
+    return hl, data.index(b"CLM*", hl)
+
+
+def test_a_loop_with_a_drug_line_hands_on_its_header():
+    data = generated("837P", 200, 0.0, 3)
+    hl, clm = _drug_loop(data)
+    assert data[hl:clm].count(b"~") == 7  # HL, SBR, NM1, N3, N4, DMG, NM1
+    assert BlockScanner(frozenset({"J9307"}))(data, hl, Delimiters.default()) == (clm, 7, HEADER)
+
+
+def test_the_header_of_the_loop_a_run_stops_at():
+    data = generated("837P", 200, 0.0, 3)
+    hl, clm = _drug_loop(data, 1)
+    before = data.rindex(b"HL*", 0, data.rindex(b"HL*", 0, hl))  # a clean loop before it
+    scanner = BlockScanner(frozenset({"J9307"}))
+    end, count, run = scanner(data, before, Delimiters.default())
+    assert end == hl and run == Run(2)
+    assert scanner(data, hl, Delimiters.default()) == (clm, 7, HEADER)
+
+
+@pytest.mark.parametrize("old, new", [
+    (b"N3*1 ELM ST~", b"n3*1 ELM ST~"),  # an ill-formed segment in the header
+    (b"CLM*", b"XLM*"),  # no claim before the drug line
+])
+def test_no_header_for_a_loop_that_is_not_well_formed(old, new):
+    data = generated("837P", 200, 0.0, 3)
+    hl, clm = _drug_loop(data)
+    data = data[:hl] + data[hl:].replace(old, new, 1)
+    assert BlockScanner(frozenset({"J9307"}))(data, hl, Delimiters.default()) is None
+    fast, slow = both(data)
+    assert fast == slow
+
+
+def test_a_patient_loop_in_the_header_gives_its_claims_the_patient():
+    data = (ROOT / "edi_samples" / "837p-clean.x12").read_bytes()
+    hl = data.index(b"*22*1~")
+    hl = data.rindex(b"HL*", 0, hl)
+    clm = data.index(b"CLM*", hl)
+    assert b"*23*" in data[hl:clm] and b"NM1*QC*" in data[hl:clm]
+    found = BlockScanner(frozenset({"J9307"}))(data, hl, Delimiters.default())
+    assert found is not None and found[0] == clm and found[2] == HEADER
+    fast, slow = both(data)
+    assert fast == slow
+    assert fast[-1] and all(key.count("|") == 3 for *_, key, _ in fast[-1])  # member|last|first|birth date

@@ -10,11 +10,14 @@ letters and digits, no empty segment) and no service line in it is a drug
 line in the sense of :func:`scrubber.rules.scope.has_drug_line` (no loop
 2410, no drug code, no JW/JZ).  Anything else goes the ordinary way,
 segment by segment, so the result is the same, byte for byte and finding
-for finding.
+for finding.  Of a subscriber loop with a drug line, the header (HL up to
+its first claim: the subscriber, the payer, a patient) may pass the same
+way; the pipeline then reads its hierarchy from the block's segments.
 """
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from ..x12.tokenizer import Delimiters
 
@@ -67,23 +70,38 @@ class _Patterns:
         self.sep = d.element
 
 
+class Run(NamedTuple):
+    """What a block is: whole subscriber loops with ``claims`` claims, or
+    (``header``) the header of a subscriber loop with a drug line, from its
+    HL up to its first claim, whose hierarchy the claims need."""
+
+    claims: int
+    header: bool = False
+
+
+HEADER = Run(0, True)
+
+
 class BlockScanner:
-    """``scanner(buf, start, delims) -> (end, segments, claims) | None``.
+    """``scanner(buf, start, delims) -> (end, segments, Run) | None``.
 
     From a subscriber HL at ``start`` the run reaches to the next billing
     provider HL or envelope segment; it is cut before the subscriber loop of
     the first segment that is not clean (ill-formed, a drug line), or of the
-    segment that the bytes read so far end in."""
+    segment that the bytes read so far end in.  When the loop at ``start``
+    itself has a drug line (and every segment before it is well formed), its
+    header is handed on: the claims go the ordinary way."""
 
     def __init__(self, drug_codes: frozenset[str]):
         self.codes = drug_codes
         self._patterns: dict[Delimiters, _Patterns] = {}
-        self._not_clean: tuple[bytes, int] | None = None  # a subscriber loop already seen to be not clean
+        # a subscriber loop already seen to be not clean: (buf, start, what to answer there)
+        self._not_clean: tuple[bytes, int, tuple | None] | None = None
 
     def __call__(self, buf: bytes, start: int, delims: Delimiters):
         seen = self._not_clean
         if seen is not None and seen[1] == start and seen[0] is buf:
-            return None  # the run before it was cut here: it is not clean
+            return seen[2]  # the run before it was cut here: it is not clean
         p = self._patterns.get(delims)
         if p is None:
             p = self._patterns[delims] = _Patterns(delims, self.codes)
@@ -94,23 +112,33 @@ class BlockScanner:
             return None  # runs start at a subscriber HL
         claims = 0
         cut = None  # the last subscriber HL so far, and the claims before it
+        loop_claim = -1  # where the first claim of the last subscriber loop starts
         for m in p.scan.finditer(buf, hl_end):
             kind = m.lastgroup
             if kind == "clm":
+                if loop_claim < 0:
+                    loop_claim = m.end("at")
                 claims += 1
             elif kind == "sub":
                 cut = m.end("at"), claims
+                loop_claim = -1
             elif kind == "top" or kind == "env":
                 end = m.end("at")
                 break
             else:  # not clean (a drug line, an ill-formed segment): cut before its subscriber loop
+                # That loop goes the ordinary way, all but its header when the
+                # reason is a drug line after a claim.
+                header = None
+                if kind == "drug" and loop_claim >= 0:
+                    loop = start if cut is None else cut[0]
+                    header = loop_claim, buf.count(term, loop, loop_claim), HEADER
                 if cut is None:
-                    return None
+                    return header
                 end, claims = cut
-                self._not_clean = (buf, end)
+                self._not_clean = (buf, end, header)
                 break
         else:  # the bytes read so far end first: cut before the last subscriber loop
             if cut is None:
                 return None
             end, claims = cut
-        return end, buf.count(term, start, end), claims
+        return end, buf.count(term, start, end), Run(claims)

@@ -22,6 +22,7 @@ _DX_QUALIFIERS = {"ABK", "ABF", "BK", "BF", "ABJ", "BJ", "APR", "PR"}
 _CLAIM_END = frozenset({"HL", "CLM", "SE", "GE", "IEA", "ISA", "ST", "GS"})
 _STRUCTURE = _CLAIM_END
 _HIERARCHY = frozenset({"SBR", "NM1", "DMG"})
+_HIERARCHY_IDS = frozenset({b"HL", b"SBR", b"NM1", b"DMG"})
 _ABSORBED = (None, False)
 _PASS = (None, True)
 
@@ -83,7 +84,7 @@ class ClaimStream:
             done, self._claim = self._claim, None
         if tag not in _STRUCTURE:
             if tag in _HIERARCHY and self.kind is not None:
-                self._track_hierarchy(seg, tag)
+                self._track(tag, seg.elements)
             return (done, True) if done is not None else _PASS
         if tag == "CLM":
             if self.kind is not None:
@@ -93,7 +94,7 @@ class ClaimStream:
                 return done, False
         elif tag == "HL":
             if self.kind is not None:
-                self._track_hierarchy(seg, tag)
+                self._track(tag, seg.elements)
         elif tag == "GS":
             self.gs, self.kind = seg, None
         elif tag == "ST":
@@ -115,10 +116,23 @@ class ClaimStream:
         claim, self._claim = self._claim, None
         return claim
 
-    def _track_hierarchy(self, seg: Segment, tag: str) -> None:
+    def hierarchy(self, contents: list[bytes], sep: bytes) -> None:
+        """Take the header of a subscriber loop handed on in one piece (its
+        HL up to its first claim): its segments' contents, split by ``sep``.
+        What it says about the claims is taken as from single segments."""
+        if self.kind is None:
+            return
+        for content in contents:
+            i = content.find(sep, 0, 4)
+            tag = content[:i] if i > 0 else content
+            if tag in _HIERARCHY_IDS:
+                self._track(tag.decode("latin-1"), content.split(sep))
+
+    def _track(self, tag: str, els: list[bytes]) -> None:
+        """One segment of the hierarchy (HL, SBR, NM1, DMG), by its elements."""
         ctx = self._context
         if tag == "HL":
-            hl_id, parent, level = seg.element(1), seg.element(2), seg.element(3)
+            hl_id, parent, level = _text_at(els, 1), _text_at(els, 2), _text_at(els, 3)
             base = self._hl.get(parent)
             ctx = self._context = base.copy() if base is not None else ClaimContext()
             self._hl[hl_id] = ctx
@@ -127,21 +141,21 @@ class ClaimStream:
                 ctx.payer_id = ctx.payer_name = ctx.member_id = ctx.filing_indicator = ""
                 ctx.patient_key = ""
         elif tag == "SBR" and self._hl_level == "22":
-            ctx.filing_indicator = seg.element(9)
+            ctx.filing_indicator = _text_at(els, 9)
         elif tag == "NM1":
-            entity = seg.element(1)
+            entity = _text_at(els, 1)
             if entity == "85" and self._hl_level == "20":
-                ctx.billing_provider = seg.element(9)
+                ctx.billing_provider = _text_at(els, 9)
             elif entity == "IL" and self._hl_level == "22":
-                ctx.member_id = seg.element(9)
-                ctx.patient_key = f"{seg.element(9)}|{seg.element(3)}|{seg.element(4)}"
+                ctx.member_id = _text_at(els, 9)
+                ctx.patient_key = f"{_text_at(els, 9)}|{_text_at(els, 3)}|{_text_at(els, 4)}"
             elif entity == "PR" and self._hl_level == "22":
-                ctx.payer_id = seg.element(9)
-                ctx.payer_name = seg.element(3)
+                ctx.payer_id = _text_at(els, 9)
+                ctx.payer_name = _text_at(els, 3)
             elif entity == "QC" and self._hl_level == "23":
-                ctx.patient_key = f"{ctx.member_id}|{seg.element(3)}|{seg.element(4)}"
+                ctx.patient_key = f"{ctx.member_id}|{_text_at(els, 3)}|{_text_at(els, 4)}"
         elif tag == "DMG" and self._hl_level in ("22", "23"):
-            ctx.patient_key = f"{ctx.patient_key}|{seg.element(2)}"
+            ctx.patient_key = f"{ctx.patient_key}|{_text_at(els, 2)}"
 
 
 # -- building the claim model -------------------------------------------------

@@ -191,14 +191,23 @@ class Block:
     ``index + count - 1``; ``raw`` includes the white space after the last
     terminator; ``info`` is what the scanner said about it."""
 
-    __slots__ = ("raw", "count", "offset", "index", "info")
+    __slots__ = ("raw", "count", "offset", "index", "info", "delims")
 
-    def __init__(self, raw: bytes, count: int, offset: int, index: int, info):
+    def __init__(self, raw: bytes, count: int, offset: int, index: int, info, delims: Delimiters):
         self.raw = raw
         self.count = count
         self.offset = offset
         self.index = index
         self.info = info
+        self.delims = delims
+
+    def contents(self) -> list[bytes]:
+        """Each segment's ``content``, as the tokenizer would cut it (without
+        its terminator and the white space before it)."""
+        strip = bytes(c for c in _WHITESPACE if bytes([c]) != self.delims.segment)
+        pieces = self.raw.split(self.delims.segment)
+        pieces.pop()  # the white space after the last terminator
+        return [p.lstrip(strip) for p in pieces]
 
 
 def tag_of(content: bytes, sep: bytes) -> str:
@@ -345,7 +354,7 @@ class Tokenizer:
                         # the run is ``count`` whole segments and the white space after them
                         after = buf.rfind(term, start, end) + tlen
                         if count > 0 and start < after <= end < len(buf) and not buf[after:end].strip(strip):
-                            yield Block(buf[start:end], count, base + start, index, info)
+                            yield Block(buf[start:end], count, base + start, index, info, delims)
                             index += count - 1
                             pos = end
                             window = _SMALL_WINDOW
