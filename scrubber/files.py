@@ -8,9 +8,9 @@ processed, so a failure leaves no partial output.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
@@ -37,23 +37,84 @@ class Outcome:
         return self.stats.errors_remaining
 
 
-def atomic_write(path: str, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write ``path`` through a temporary file in its folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".scrubber-", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; a written file gets the usual mode
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
+class PendingFile:
+    """An output being written: a temporary file in the target's folder,
+    renamed into place by :meth:`commit` (after an ``fsync``), or removed by
+    :meth:`discard`.  Until then the target is untouched."""
+
+    def __init__(self, path: str):
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        base = os.path.basename(path)
+        while True:  # a name of our own: this process, a counter, O_EXCL
+            self.tmp = os.path.join(folder, f".scrubber-{os.getpid()}-{next(_serial)}-{base}.tmp")
+            try:
+                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+            except FileExistsError:  # left by an earlier process of the same id
+                continue
+            break
+        try:
+            os.chmod(self.tmp, _mode_for(path))  # a written file gets the usual mode
+            self.fh = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            self._remove()
+            raise
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:  # told apart from a failure to read the input
+            raise OutputError(self.path, exc) from exc
+
+    def commit(self) -> None:
+        fh = self.fh
+        try:
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+            fh.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self.discard()
+            raise
+        self.tmp = None
+
+    def discard(self) -> None:
+        """Remove the temporary file (nothing, once committed)."""
+        self.fh.close()
+        self._remove()
+
+    def _remove(self) -> None:
+        if self.tmp is None:
+            return
         try:
-            os.unlink(tmp)
+            os.unlink(self.tmp)
         except OSError:
             pass
+        self.tmp = None
+
+
+_serial = itertools.count(1)
+
+
+class OutputError(Exception):
+    """An output could not be written (while the input was being read)."""
+
+    def __init__(self, path: str, cause: OSError):
+        super().__init__(f"cannot write {path}: {cause.strerror or cause}")
+        self.path = path
+        self.cause = cause
+
+
+def atomic_write(path: str, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Write ``path`` through a temporary file in its folder, then rename."""
+    out = PendingFile(path)
+    try:
+        write(out.fh)
+    except BaseException:
+        out.discard()
         raise
+    out.commit()
 
 
 _stdin_copy = None
@@ -83,7 +144,7 @@ def _open_input(path: str):
     if path != STDIO:
         return open(path, "rb")
     if _stdin_copy is None:
-        _stdin_copy = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        _stdin_copy = _spool()
         _copy(sys.stdin.buffer, _stdin_copy)
     _stdin_copy.seek(0)
     return _Unclosed(_stdin_copy)
@@ -104,46 +165,99 @@ def scrub_file(
 
     The findings go to ``sink`` only when the whole file was read: a file
     that fails part way gives one finding (code ``FILE001``) and no output.
+    An output file is written while the input is read, beside its path, and
+    put in place only at the end.
     """
     name = "<stdin>" if path == STDIO else path
     scrubber.file = name
     buffered: list[Finding] = []
-    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)
-    rejects = tempfile.SpooledTemporaryFile(max_size=8 << 20) if reject else None
+    writes = output is not None and not check
+    keep = diff_to is not None  # --diff: what to write is known at the end
+
+    def target(where: str | None):
+        """Where one output goes while the input is read."""
+        if keep:
+            return _spool()
+        if not writes:
+            return _DISCARD
+        return _spool() if where == STDIO else PendingFile(where)
+
+    out = rejects = None
     try:
-        with _open_input(path) as inp:
-            stats = scrubber.scrub_stream(inp, spool, buffered.append, rejects)
-    except X12Error as exc:
-        return failed_outcome(scrubber, name, sink, where_text(exc), exc.segment_index)
-    except OSError as exc:
-        return failed_outcome(scrubber, name, sink, f"cannot read: {exc.strerror or exc}", None)
-    except MemoryError:
-        return failed_outcome(scrubber, name, sink, "out of memory while reading", None)
-    for f in buffered:
-        sink(f)
-    changed = stats.fixes > 0
-    spool.seek(0)
-    if diff_to is not None and changed:
-        _write_diff(path, name, spool, diff_to)
-    elif output is not None and not check:
-        if output == STDIO:
-            _copy(spool, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-        else:
-            if backup:  # --in-place: keep the input first
-                with open(path, "rb") as src:
-                    atomic_write(backup, lambda fh: _copy(src, fh))
-            atomic_write(output, lambda fh: _copy(spool, fh))
-        if rejects is not None:
-            rejects.seek(0)
-            if reject == STDIO:
-                _copy(rejects, sys.stdout.buffer)
-            else:
-                atomic_write(reject, lambda fh: _copy(rejects, fh))
-    spool.close()
-    if rejects is not None:
-        rejects.close()
-    return Outcome(name, PROCESSED, stats, changed)
+        try:
+            out = target(output)
+            rejects = target(reject) if reject is not None else None
+        except OSError as exc:
+            return failed_outcome(scrubber, name, sink, _cannot_write(output if out is None else reject, exc), None)
+        try:
+            with _open_input(path) as inp:
+                stats = scrubber.scrub_stream(inp, out, buffered.append, rejects)
+        except OutputError as exc:
+            return failed_outcome(scrubber, name, sink, str(exc), None)
+        except X12Error as exc:
+            return failed_outcome(scrubber, name, sink, where_text(exc), exc.segment_index)
+        except OSError as exc:
+            return failed_outcome(scrubber, name, sink, f"cannot read: {exc.strerror or exc}", None)
+        except MemoryError:
+            return failed_outcome(scrubber, name, sink, "out of memory while reading", None)
+        changed = stats.fixes > 0
+        if keep and changed:
+            out.seek(0)
+            _write_diff(path, name, out, diff_to)
+        elif writes:
+            where = output
+            try:
+                if backup:  # --in-place: keep the input first
+                    with open(path, "rb") as src:
+                        atomic_write(backup, lambda fh: _copy(src, fh))
+                _finish(out, output)
+                if rejects is not None:
+                    where = reject
+                    _finish(rejects, reject)
+            except OSError as exc:
+                return failed_outcome(scrubber, name, sink, _cannot_write(where, exc), None)
+        for f in buffered:
+            sink(f)
+        return Outcome(name, PROCESSED, stats, changed)
+    finally:
+        for w in (out, rejects):
+            if isinstance(w, PendingFile):
+                w.discard()  # unless it was committed: nothing is left behind
+            elif w is not None and w is not _DISCARD:
+                w.close()
+
+
+def _cannot_write(where: str, exc: OSError) -> str:
+    return str(OutputError(where, exc))
+
+
+def _spool():
+    import tempfile  # only standard input, standard output and --diff need a spool
+
+    return tempfile.SpooledTemporaryFile(max_size=8 << 20)
+
+
+class _Discard:
+    """An output nobody reads (``--check``)."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+_DISCARD = _Discard()
+
+
+def _finish(w, where: str) -> None:
+    """Put a written output where it belongs."""
+    if isinstance(w, PendingFile):
+        w.commit()
+        return
+    w.seek(0)
+    if where == STDIO:
+        _copy(w, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:  # kept for --diff, and unchanged
+        atomic_write(where, lambda fh: _copy(w, fh))
 
 
 def failed_outcome(scrubber: Scrubber, name: str, sink, message: str, index) -> Outcome:
@@ -191,5 +305,5 @@ class _Unclosed:
         return False
 
 
-NOTICES = {"FILE001": ("error", "The file could not be processed: not X12, unreadable or truncated beyond repair. "
-                                "No output is written for it.")}
+NOTICES = {"FILE001": ("error", "The file could not be processed: not X12, unreadable or truncated beyond repair, "
+                                "or its output could not be written. No output is written for it.")}

@@ -129,9 +129,45 @@ def test_a_failure_mid_scrub_leaves_no_output(tmp_path, monkeypatch):
     findings = []
     outcome = scrub_file(s, str(src), str(out), findings.append)
     assert outcome.status == "failed" and not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["in.837"]  # the output's temporary file is gone too
     assert [f.code for f in findings] == ["FILE001"]
     monkeypatch.setattr(s, "scrub_stream", real)
     assert scrub_file(s, str(src), str(out), findings.append).status == "processed" and out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.837", "out.837"]
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full disk."""
+
+    def __init__(self, fh):
+        self.fh = fh
+
+    def write(self, data):
+        raise OSError(28, "No space left on device")
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+
+@pytest.mark.parametrize("where", ["missing folder", "full disk"])
+def test_an_output_that_cannot_be_written_fails_that_file_only(tmp_path, monkeypatch, where):
+    src = tmp_path / "in.837"
+    src.write_bytes(SEEDS[0])
+    out = tmp_path / "out.837"
+    if where == "missing folder":
+        out = tmp_path / "missing" / "out.837"
+        expected = f"cannot write {out}: No such file or directory"
+    else:
+        import scrubber.files as files
+
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(files.os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k)))
+        expected = f"cannot write {out}: No space left on device"
+    findings = []
+    outcome = scrub_file(Scrubber(), str(src), str(out), findings.append)
+    assert outcome.status == "failed" and outcome.error == expected
+    assert [(f.code, f.message) for f in findings] == [("FILE001", expected)]
+    assert [p.name for p in tmp_path.iterdir()] == ["in.837"] and src.read_bytes() == SEEDS[0]
 
 
 def test_written_files_get_the_usual_mode(tmp_path):
