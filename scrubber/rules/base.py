@@ -9,11 +9,11 @@ it.  Rules never build bytes: :mod:`scrubber.fixes` applies the edits.
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Iterable
 
 from ..claims.model import Claim, Ref, ServiceLine
 from ..findings import ERROR, INFO, WARNING
+from ..record import Frozen, Record, set_field
 from ..x12.tokenizer import Segment
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -21,18 +21,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..refdata import RefData
 
 
-@dataclass(frozen=True, eq=False)
-class Issue:
+class Issue(Frozen):
     """What a rule found, where, and the edits that fix it (if any)."""
 
-    message: str
-    ref: Ref | None = None
-    line: ServiceLine | None = None
-    segment: Segment | None = None  # when the issue is about a whole segment
-    original: str = ""
-    corrected: str = ""
-    edits: tuple = ()
-    severity: str | None = None  # overrides the rule's default (e.g. from the profile)
+    __slots__ = ("message", "ref", "line", "segment", "original", "corrected", "edits", "severity")
+
+    def __init__(self, message: str, ref: Ref | None = None, line: ServiceLine | None = None,
+                 segment: Segment | None = None, original: str = "", corrected: str = "", edits: tuple = (),
+                 severity: str | None = None):
+        set_field(self, "message", message)
+        set_field(self, "ref", ref)
+        set_field(self, "line", line)
+        set_field(self, "segment", segment)  # when the issue is about a whole segment
+        set_field(self, "original", original)
+        set_field(self, "corrected", corrected)
+        set_field(self, "edits", edits)
+        set_field(self, "severity", severity)  # overrides the rule's default (e.g. from the profile)
 
     @property
     def where(self) -> Segment | None:
@@ -43,8 +47,7 @@ class Issue:
         return self.line.service if self.line is not None else None
 
 
-@dataclass
-class Context:
+class Context(Record):
     """What rules may consult besides the claim: reference data, the payer
     profile that judges this claim, and ``state``: a dict that lives for one
     scrub of one file, for rules that look across claims (e.g. dose
@@ -52,9 +55,12 @@ class Context:
     fixes settle, so a rule that records into ``state`` must key its records
     by the claim (``claim.ordinal``) so a re-check replaces, not adds."""
 
-    refdata: "RefData"
-    profile: "Profile"
-    state: dict = field(default_factory=dict)
+    __slots__ = ("refdata", "profile", "state")
+
+    def __init__(self, refdata: "RefData", profile: "Profile", state: dict | None = None):
+        self.refdata = refdata
+        self.profile = profile
+        self.state = {} if state is None else state
 
 
 class Rule:

@@ -1,0 +1,87 @@
+"""The hand-written record classes (scrubber.record) behave as the dataclasses they replace."""
+from __future__ import annotations
+
+import copy
+import pickle
+
+import pytest
+
+from scrubber.fixes.edit import Delete, InsertAfter, SetValue
+from scrubber.record import Frozen, FrozenError, Record, ValueEq, set_field
+from scrubber.rules.base import Context, Issue
+
+
+class Point(Record):
+    __slots__ = ("x", "y", "notes")
+    _hidden = ("notes",)
+
+    def __init__(self, x: int, y: int = 0, notes: list | None = None):
+        self.x = x
+        self.y = y
+        self.notes = [] if notes is None else notes
+
+
+class Pair(Frozen, ValueEq):
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b=()):
+        set_field(self, "a", a)
+        set_field(self, "b", b)
+
+
+def test_repr_names_the_fields_in_order_without_the_hidden_ones():
+    assert repr(Point(1, 2, ["n"])) == "Point(x=1, y=2)"
+    assert repr(Pair("a", (1,))) == "Pair(a='a', b=(1,))"
+
+
+def test_identity_equality_unless_value_eq():
+    p = Point(1)
+    assert p == p and p != Point(1) and hash(p) == hash(p)
+    assert Pair(1, 2) == Pair(1, 2) and Pair(1, 2) != Pair(1, 3) and Pair(1, 2) != (1, 2)
+    with pytest.raises(TypeError):
+        hash(Pair(1, 2))
+
+
+def test_mutable_defaults_are_per_instance_and_slots_refuse_other_attributes():
+    a, b = Point(1), Point(2)
+    a.notes.append("x")
+    assert b.notes == []
+    with pytest.raises(AttributeError):
+        a.z = 1
+
+
+def test_frozen_refuses_assignment_and_replace_makes_a_copy():
+    p = Pair(1, 2)
+    with pytest.raises(AttributeError):
+        p.a = 3
+    with pytest.raises(FrozenError):
+        del p.b
+    q = p._replace(b=5)
+    assert (p.a, p.b, q.a, q.b) == (1, 2, 1, 5)
+    with pytest.raises(TypeError):
+        p._replace(c=1)
+
+
+@pytest.mark.parametrize("record", [Point(1, 2, ["n"]), Pair(1, (2,)), Issue("m", original="a", edits=(1,)),
+                                    SetValue(None, 1, 2, "v"), InsertAfter(None, (("REF", "EA"),)), Delete(None)])
+def test_pickle_and_copy_keep_every_field(record):
+    for again in (pickle.loads(pickle.dumps(record)), copy.copy(record)):
+        assert type(again) is type(record) and again is not record
+        assert again._values() == record._values()
+
+
+def test_issue_and_edits_are_frozen_and_compare_by_identity():
+    issue = Issue("m")
+    assert issue != Issue("m") and {issue: 1}[issue] == 1
+    with pytest.raises(AttributeError):
+        issue.message = "n"
+    with pytest.raises(AttributeError):
+        SetValue(None, 1, None, "v").value = "w"
+
+
+def test_context_state_is_per_instance():
+    one, two = Context(None, None), Context(None, None)
+    one.state["k"] = 1
+    assert two.state == {}
+    shared: dict = {}
+    assert Context(None, None, shared).state is shared
