@@ -85,3 +85,21 @@ def test_context_state_is_per_instance():
     assert two.state == {}
     shared: dict = {}
     assert Context(None, None, shared).state is shared
+
+
+def test_claim_model_lists_are_per_instance_and_positional_order_holds():
+    from scrubber.claims.model import EMPTY, Claim, ClaimContext, ServiceLine
+
+    ctx = ClaimContext("P1", "PAYER", "MB")
+    one = Claim("837P", None, EMPTY, EMPTY, EMPTY, ctx, 1, "ISA13", "ST02")
+    two = Claim("837P", None, EMPTY, EMPTY, EMPTY, ctx, 2)
+    one.diagnoses.append("I10")
+    one.cache["k"] = 1
+    assert (two.diagnoses, two.cache, two.lines, two.segments) == ([], {}, [], [])
+    assert (one.ordinal, one.interchange, one.transaction, two.interchange) == (1, "ISA13", "ST02", "")
+    assert "cache" not in repr(one) and "claim_id=" in repr(one)
+    line = ServiceLine("837P", None, EMPTY, None, EMPTY, EMPTY, EMPTY, [EMPTY] * 4, EMPTY, EMPTY, EMPTY, EMPTY,
+                       EMPTY, [], [], None, EMPTY)
+    assert (line.line_refs, line.drug_refs, line.segments, line.modifier_codes, line.ndc) == ({}, {}, [], [], EMPTY)
+    copied = ctx.copy()
+    assert copied is not ctx and copied._values() == ctx._values()

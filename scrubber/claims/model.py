@@ -6,10 +6,10 @@ can say where a problem is and propose an edit there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
+from ..record import Record
 from ..x12.tokenizer import Segment
 
 
@@ -58,38 +58,49 @@ class Value(NamedTuple):
 EMPTY = Value("")
 
 
-@dataclass
-class ServiceLine:
+class ServiceLine(Record):
     """One service line (2400) and its drug loop (2410), for 837P or 837I."""
 
-    kind: str  # "837P" or "837I"
-    lx: Segment
-    number: Value  # LX01 as received
-    service: Segment | None  # SV1 or SV2
-    composite: Value  # SV101 / SV202, whole
-    qualifier: Value
-    code: Value
-    modifiers: list[Value]  # always four slots, empty text where absent
-    description: Value  # SV101-7 / SV202-7
-    charge: Value
-    unit_basis: Value
-    units: Value
-    revenue_code: Value  # 837I SV201
-    dx_pointers: list[str]
-    dx_codes: list[str]
-    service_date: date | None
-    service_date_value: Value
-    lin: Segment | None = None
-    ndc_qualifier: Value = EMPTY
-    ndc: Value = EMPTY
-    ctp: Segment | None = None
-    ndc_quantity: Value = EMPTY
-    ndc_unit: Value = EMPTY
-    line_refs: dict[str, Value] = field(default_factory=dict)  # 2400 REF by qualifier
-    drug_refs: dict[str, Value] = field(default_factory=dict)  # 2410 REF by qualifier
-    segments: list[Segment] = field(default_factory=list)  # LX .. before the next LX
-    modifier_codes: list[str] = field(default_factory=list)  # the modifiers present, in order
+    __slots__ = ("kind", "lx", "number", "service", "composite", "qualifier", "code", "modifiers", "description",
+                 "charge", "unit_basis", "units", "revenue_code", "dx_pointers", "dx_codes", "service_date",
+                 "service_date_value", "lin", "ndc_qualifier", "ndc", "ctp", "ndc_quantity", "ndc_unit", "line_refs",
+                 "drug_refs", "segments", "modifier_codes")
 
+    def __init__(self, kind: str, lx: Segment, number: Value, service: Segment | None, composite: Value,
+                 qualifier: Value, code: Value, modifiers: list[Value], description: Value, charge: Value,
+                 unit_basis: Value, units: Value, revenue_code: Value, dx_pointers: list[str], dx_codes: list[str],
+                 service_date: date | None, service_date_value: Value, lin: Segment | None = None,
+                 ndc_qualifier: Value = EMPTY, ndc: Value = EMPTY, ctp: Segment | None = None,
+                 ndc_quantity: Value = EMPTY, ndc_unit: Value = EMPTY, line_refs: dict[str, Value] | None = None,
+                 drug_refs: dict[str, Value] | None = None, segments: list[Segment] | None = None,
+                 modifier_codes: list[str] | None = None):
+        self.kind = kind  # "837P" or "837I"
+        self.lx = lx
+        self.number = number  # LX01 as received
+        self.service = service  # SV1 or SV2
+        self.composite = composite  # SV101 / SV202, whole
+        self.qualifier = qualifier
+        self.code = code
+        self.modifiers = modifiers  # always four slots, empty text where absent
+        self.description = description  # SV101-7 / SV202-7
+        self.charge = charge
+        self.unit_basis = unit_basis
+        self.units = units
+        self.revenue_code = revenue_code  # 837I SV201
+        self.dx_pointers = dx_pointers
+        self.dx_codes = dx_codes
+        self.service_date = service_date
+        self.service_date_value = service_date_value
+        self.lin = lin
+        self.ndc_qualifier = ndc_qualifier
+        self.ndc = ndc
+        self.ctp = ctp
+        self.ndc_quantity = ndc_quantity
+        self.ndc_unit = ndc_unit
+        self.line_refs = {} if line_refs is None else line_refs  # 2400 REF by qualifier
+        self.drug_refs = {} if drug_refs is None else drug_refs  # 2410 REF by qualifier
+        self.segments = [] if segments is None else segments  # LX .. before the next LX
+        self.modifier_codes = [] if modifier_codes is None else modifier_codes  # the modifiers present, in order
 
     @property
     def last_segment(self) -> Segment:
@@ -101,40 +112,54 @@ class ServiceLine:
         return self.lx.received.element(1)
 
 
-@dataclass(slots=True)
-class ClaimContext:
+class ClaimContext(Record):
     """What the hierarchy above a claim says about it (2000A/B/C, 2010BA/BB).
 
     ``member_id`` and ``patient_key`` identify a person: they are for grouping
     a patient's claims, never for printing."""
 
-    payer_id: str = ""
-    payer_name: str = ""
-    filing_indicator: str = ""  # SBR09, e.g. MB, MC, CI
-    member_id: str = ""
-    patient_key: str = ""
-    billing_provider: str = ""
+    __slots__ = ("payer_id", "payer_name", "filing_indicator", "member_id", "patient_key", "billing_provider")
+
+    def __init__(self, payer_id: str = "", payer_name: str = "", filing_indicator: str = "", member_id: str = "",
+                 patient_key: str = "", billing_provider: str = ""):
+        self.payer_id = payer_id
+        self.payer_name = payer_name
+        self.filing_indicator = filing_indicator  # SBR09, e.g. MB, MC, CI
+        self.member_id = member_id
+        self.patient_key = patient_key
+        self.billing_provider = billing_provider
 
     def copy(self) -> "ClaimContext":
         return ClaimContext(self.payer_id, self.payer_name, self.filing_indicator, self.member_id,
                             self.patient_key, self.billing_provider)
 
 
-@dataclass
-class Claim:
-    kind: str  # "837P" or "837I"
-    clm: Segment
-    claim_id: Value  # CLM01
-    charge: Value  # CLM02
-    facility: Value  # CLM05-1: place of service (837P) or facility type of the bill type (837I)
-    context: ClaimContext
-    ordinal: int  # 1-based position of the claim in the file
-    interchange: str = ""
-    transaction: str = ""
-    diagnoses: list[str] = field(default_factory=list)  # HI codes in pointer order
-    prior_auth: list[Value] = field(default_factory=list)  # REF*G1 at claim level
-    attachments: list[Segment] = field(default_factory=list)  # PWK
-    statement_date: date | None = None
-    lines: list[ServiceLine] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)  # CLM .. before the next HL/CLM/SE
-    cache: dict = field(default_factory=dict, repr=False, compare=False)  # derived data, per consumer
+class Claim(Record):
+    """One claim (loop 2300) with its service lines."""
+
+    __slots__ = ("kind", "clm", "claim_id", "charge", "facility", "context", "ordinal", "interchange", "transaction",
+                 "diagnoses", "prior_auth", "attachments", "statement_date", "lines", "segments", "cache")
+    _hidden = ("cache",)
+
+    def __init__(self, kind: str, clm: Segment, claim_id: Value, charge: Value, facility: Value,
+                 context: ClaimContext, ordinal: int, interchange: str = "", transaction: str = "",
+                 diagnoses: list[str] | None = None, prior_auth: list[Value] | None = None,
+                 attachments: list[Segment] | None = None, statement_date: date | None = None,
+                 lines: list[ServiceLine] | None = None, segments: list[Segment] | None = None,
+                 cache: dict | None = None):
+        self.kind = kind  # "837P" or "837I"
+        self.clm = clm
+        self.claim_id = claim_id  # CLM01
+        self.charge = charge  # CLM02
+        self.facility = facility  # CLM05-1: place of service (837P) or facility type of the bill type (837I)
+        self.context = context
+        self.ordinal = ordinal  # 1-based position of the claim in the file
+        self.interchange = interchange
+        self.transaction = transaction
+        self.diagnoses = [] if diagnoses is None else diagnoses  # HI codes in pointer order
+        self.prior_auth = [] if prior_auth is None else prior_auth  # REF*G1 at claim level
+        self.attachments = [] if attachments is None else attachments  # PWK
+        self.statement_date = statement_date
+        self.lines = [] if lines is None else lines
+        self.segments = [] if segments is None else segments  # CLM .. before the next HL/CLM/SE
+        self.cache = {} if cache is None else cache  # derived data, per consumer

@@ -9,9 +9,9 @@ it is called again on corrected segments, so it is a pure function of them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
+from ..record import Record
 from ..x12.tokenizer import Segment
 from .model import EMPTY, Claim, ClaimContext, Ref, ServiceLine, Value
 
@@ -46,14 +46,19 @@ def describe_transaction(gs: Segment | None, st: Segment) -> str:
     return f"{st.element(1) or '?'} {version or '(no version)'}".strip()
 
 
-@dataclass
-class PendingClaim:
-    kind: str
-    segments: list[Segment]
-    context: ClaimContext
-    ordinal: int
-    interchange: str = ""  # ISA13 of the enclosing interchange
-    transaction: str = ""  # ST02 of the enclosing transaction
+class PendingClaim(Record):
+    """A claim's segments as read, and where it stands, before its model is built."""
+
+    __slots__ = ("kind", "segments", "context", "ordinal", "interchange", "transaction")
+
+    def __init__(self, kind: str, segments: list[Segment], context: ClaimContext, ordinal: int, interchange: str = "",
+                 transaction: str = ""):
+        self.kind = kind
+        self.segments = segments
+        self.context = context
+        self.ordinal = ordinal
+        self.interchange = interchange  # ISA13 of the enclosing interchange
+        self.transaction = transaction  # ST02 of the enclosing transaction
 
 
 class ClaimStream:

@@ -5,10 +5,10 @@ rule asks the same questions the same way.  Nothing here builds bytes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ..claims.model import Claim, ServiceLine
+from ..record import Record
 from ..refdata import RefData
 from ..refdata.ndc import resolve_ndc
 from ..refdata.units import ndc_quantity_to_hcpcs_units, round_up_units
@@ -47,26 +47,32 @@ def money(d: Decimal) -> Decimal:
     return d.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass(slots=True)
-class DrugFacts:
+class DrugFacts(Record):
     """What one line says, read against the reference data.  Every field is
     computed once per line by :func:`facts` (about twenty rules read them)."""
 
-    line: ServiceLine
-    code: str
-    drug: object | None  # refdata DrugCode
-    ndc_status: str  # ok, normalized, ambiguous, unknown, invalid, absent
-    ndc11: str | None
-    entries: tuple  # crosswalk entries for the NDC (any code)
-    entry: object | None  # the crosswalk entry for this NDC and this code
-    quantity: Decimal | None  # CTP04
-    ndc_units: Decimal | None  # HCPCS units the NDC quantity amounts to (exact)
-    conversion_problem: str
-    billed: Decimal | None  # SV104 / SV205
-    is_drug: bool = False  # a drug code, an NDC of the crosswalk, or a 2410 loop
-    single_dose: bool = False  # the drug comes in single-dose containers
-    is_jw: bool = False  # the line bills discarded drug (JW)
-    units_consistent: bool | None = None  # billed units equal the NDC quantity's units (None: unknown)
+    __slots__ = ("line", "code", "drug", "ndc_status", "ndc11", "entries", "entry", "quantity", "ndc_units",
+                 "conversion_problem", "billed", "is_drug", "single_dose", "is_jw", "units_consistent")
+
+    def __init__(self, line: ServiceLine, code: str, drug: object | None, ndc_status: str, ndc11: str | None,
+                 entries: tuple, entry: object | None, quantity: Decimal | None, ndc_units: Decimal | None,
+                 conversion_problem: str, billed: Decimal | None, is_drug: bool = False, single_dose: bool = False,
+                 is_jw: bool = False, units_consistent: bool | None = None):
+        self.line = line
+        self.code = code
+        self.drug = drug  # refdata DrugCode
+        self.ndc_status = ndc_status  # ok, normalized, ambiguous, unknown, invalid, absent
+        self.ndc11 = ndc11
+        self.entries = entries  # crosswalk entries for the NDC (any code)
+        self.entry = entry  # the crosswalk entry for this NDC and this code
+        self.quantity = quantity  # CTP04
+        self.ndc_units = ndc_units  # HCPCS units the NDC quantity amounts to (exact)
+        self.conversion_problem = conversion_problem
+        self.billed = billed  # SV104 / SV205
+        self.is_drug = is_drug  # a drug code, an NDC of the crosswalk, or a 2410 loop
+        self.single_dose = single_dose  # the drug comes in single-dose containers
+        self.is_jw = is_jw  # the line bills discarded drug (JW)
+        self.units_consistent = units_consistent  # billed units equal the NDC quantity's units (None: unknown)
 
     @property
     def package_units(self) -> Decimal | None:
