@@ -11,11 +11,11 @@ import io
 import itertools
 import os
 import sys
-from dataclasses import dataclass
 from typing import Callable
 
 from .findings import ERROR, Finding
 from .pipeline import Scrubber, Stats
+from .record import Record
 from .x12.tokenizer import X12Error, tokenize
 
 STDIO = "-"
@@ -24,13 +24,17 @@ PROCESSED = "processed"
 FAILED = "failed"
 
 
-@dataclass
-class Outcome:
-    path: str
-    status: str  # processed | failed
-    stats: Stats
-    changed: bool = False
-    error: str = ""
+class Outcome(Record):
+    """What became of one file."""
+
+    __slots__ = ("path", "status", "stats", "changed", "error")
+
+    def __init__(self, path: str, status: str, stats: Stats, changed: bool = False, error: str = ""):
+        self.path = path
+        self.status = status  # processed | failed
+        self.stats = stats
+        self.changed = changed
+        self.error = error
 
     @property
     def errors_remaining(self) -> int:

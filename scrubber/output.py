@@ -13,11 +13,11 @@ loops of the open transaction, never its claims.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 from .fixes.apply import rewrite
 from .fixes.edit import SetValue
+from .record import Record
 from .x12.envelope import Envelope
 from .x12.tokenizer import Segment, join
 
@@ -62,14 +62,16 @@ class DirectOutput:
             self._pending = 0
 
 
-@dataclass
-class _Loop:
+class _Loop(Record):
     """One HL loop of the open transaction: the HL and the segments before its
     first claim or child loop."""
 
-    hl_id: str
-    parent: str
-    segments: list[Segment] = field(default_factory=list)
+    __slots__ = ("hl_id", "parent", "segments")
+
+    def __init__(self, hl_id: str, parent: str, segments: list[Segment] | None = None):
+        self.hl_id = hl_id
+        self.parent = parent
+        self.segments = [] if segments is None else segments
 
 
 class _Sink:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 from collections import Counter
 from decimal import Decimal
-from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
 from .claims.model import Claim
@@ -24,6 +23,7 @@ from .fixes.apply import apply_groups, rewrite
 from .output import DirectOutput, SplitOutput
 from .fixes.edit import InsertAfter
 from .profiles import DEFAULT, Profile
+from .record import Record
 from .rules import RULES, Context, Issue
 from .rules.scope import drug_codes, has_drug_line
 from .x12.envelope import CHECKS, Envelope, Problem
@@ -38,27 +38,39 @@ NOTICES = {
 }
 
 
-@dataclass
-class Stats:
-    bytes_in: int = 0
-    bytes_out: int = 0
-    segments: int = 0
-    claims: int = 0
-    lines: int = 0
-    drug_lines: int = 0
-    lines_fixed: int = 0
-    jw_units_added: int = 0
-    jw_charges_added: Decimal = Decimal(0)  # the waste revenue recovered
-    findings: Counter = field(default_factory=Counter)
-    errors_remaining: int = 0
-    fixes: int = 0
+class Stats(Record):
+    """The counts of one scrub."""
+
+    __slots__ = ("bytes_in", "bytes_out", "segments", "claims", "lines", "drug_lines", "lines_fixed",
+                 "jw_units_added", "jw_charges_added", "findings", "errors_remaining", "fixes")
+
+    def __init__(self, bytes_in: int = 0, bytes_out: int = 0, segments: int = 0, claims: int = 0, lines: int = 0,
+                 drug_lines: int = 0, lines_fixed: int = 0, jw_units_added: int = 0,
+                 jw_charges_added: Decimal = Decimal(0), findings: Counter | None = None, errors_remaining: int = 0,
+                 fixes: int = 0):
+        self.bytes_in = bytes_in
+        self.bytes_out = bytes_out
+        self.segments = segments
+        self.claims = claims
+        self.lines = lines
+        self.drug_lines = drug_lines
+        self.lines_fixed = lines_fixed
+        self.jw_units_added = jw_units_added
+        self.jw_charges_added = jw_charges_added  # the waste revenue recovered
+        self.findings = Counter() if findings is None else findings
+        self.errors_remaining = errors_remaining
+        self.fixes = fixes
 
 
-@dataclass
-class Result:
-    corrected: bytes
-    findings: list[Finding]
-    stats: Stats
+class Result(Record):
+    """The corrected bytes of one scrubbed stream, its findings and counts."""
+
+    __slots__ = ("corrected", "findings", "stats")
+
+    def __init__(self, corrected: bytes, findings: list[Finding], stats: Stats):
+        self.corrected = corrected
+        self.findings = findings
+        self.stats = stats
 
     @property
     def changed(self) -> bool:

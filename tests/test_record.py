@@ -103,3 +103,43 @@ def test_claim_model_lists_are_per_instance_and_positional_order_holds():
     assert (line.line_refs, line.drug_refs, line.segments, line.modifier_codes, line.ndc) == ({}, {}, [], [], EMPTY)
     copied = ctx.copy()
     assert copied is not ctx and copied._values() == ctx._values()
+
+
+def test_profile_is_frozen_compared_by_value_and_replaced():
+    from scrubber.profiles import DEFAULT
+
+    with pytest.raises(AttributeError):
+        DEFAULT.name = "other"
+    strict = DEFAULT._replace(name="strict", ignore=("NDC",))
+    assert (strict.name, strict.ignore, DEFAULT.name, DEFAULT.ignore) == ("strict", ("NDC",), "default", ())
+    assert strict != DEFAULT and DEFAULT._replace() == DEFAULT and strict._replace(name="default", ignore=()) == DEFAULT
+    assert DEFAULT.with_selection(["NDC"], ["NDC002"]).select == ("NDC",)
+    assert pickle.loads(pickle.dumps(strict)) == strict  # Spark ships the profile to its executors
+    assert "policy_fields" not in repr(DEFAULT)
+    with pytest.raises(TypeError):
+        hash(DEFAULT)
+
+
+def test_stats_and_outcome_pickle_with_their_counts():
+    from scrubber.files import Outcome
+    from scrubber.pipeline import Stats
+
+    stats = Stats(claims=3)
+    stats.findings["NDC001"] += 2
+    assert Stats().findings == {}  # a new Counter per instance
+    back = pickle.loads(pickle.dumps(Outcome("a.837", "processed", stats, True)))  # a batch worker's result
+    assert (back.path, back.changed, back.stats.claims, back.stats.findings) == ("a.837", True, 3, {"NDC001": 2})
+
+
+def test_the_command_line_creates_no_dataclass_at_import():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, scrubber.cli\n"
+            "mods = [m for n, m in list(sys.modules.items()) if n == 'scrubber' or n.startswith('scrubber.')]\n"
+            "print([m.__name__ for m in mods if any(hasattr(v, '__dataclass_fields__') for v in vars(m).values())"
+            " or 'dataclasses' in vars(m) or 'dataclass' in vars(m)])\n")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

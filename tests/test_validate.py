@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import concurrent.futures
-import dataclasses
 import io
 import logging
 import multiprocessing
@@ -317,7 +316,7 @@ def test_profile_selection_and_severity():
     from scrubber.profiles import DEFAULT
 
     data = build_837p(2, bad_unit_claim=1).replace(b"N3*123 MAIN ST~\n", b"")
-    profile = dataclasses.replace(DEFAULT, name="strict", severities={"IG003": WARNING}, ignore=("IG001",))
+    profile = DEFAULT._replace(name="strict", severities={"IG003": WARNING}, ignore=("IG001",))
     found = validate(data, profile=profile).findings
     assert {f.code for f in found} == {"IG002", "IG003"}
     assert all(f.profile == "strict" for f in found)

@@ -8,9 +8,10 @@ on top of them.  Every payer-policy field of :class:`DrugPolicy` defaults to
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import NamedTuple
+
+from ..record import Frozen, ValueEq, set_field
 
 SAME_DATE_POLICIES = ("report", "merge", "modifier", "allow")
 PRIOR_AUTH_LEVELS = ("none", "any", "claim", "line")
@@ -131,24 +132,38 @@ class Match(NamedTuple):
         return " and ".join(parts)
 
 
-@dataclass(frozen=True)
-class Profile:
-    name: str = "default"
-    source: str = "built-in defaults (CMS Part B policy)"
-    enabled: dict[str, bool] = field(default_factory=dict)  # rule code -> on/off
-    severities: dict[str, str] = field(default_factory=dict)  # rule code -> severity
-    select: tuple[str, ...] = ()  # rule code prefixes; empty = all
-    ignore: tuple[str, ...] = ()
-    default_drug: DrugPolicy = DrugPolicy()
-    drugs: dict[str, DrugPolicy] = field(default_factory=dict)  # HCPCS -> policy
-    # -- from XML profiles ---------------------------------------------------
-    options: dict[str, dict[str, str]] = field(default_factory=dict)  # rule code -> option -> value
-    drugs_by_ndc: dict[tuple[str, str], DrugPolicy] = field(default_factory=dict)  # (HCPCS, NDC11) -> policy
-    matches: tuple[Match, ...] = ()
-    layers: tuple[str, ...] = ()  # where each layer came from, lowest first
-    path: str = ""  # the file this profile was read from ("" for the built-in defaults)
-    description: str = ""
-    policy_fields: dict = field(default_factory=dict, repr=False)  # explicit drug fields, for layering
+class Profile(Frozen, ValueEq):
+    """Which rules apply, at what severity, and each drug's policy.  Immutable
+    (:meth:`_replace` makes a changed copy); compared field by field."""
+
+    __slots__ = ("name", "source", "enabled", "severities", "select", "ignore", "default_drug", "drugs", "options",
+                 "drugs_by_ndc", "matches", "layers", "path", "description", "policy_fields")
+    _hidden = ("policy_fields",)
+
+    def __init__(self, name: str = "default", source: str = "built-in defaults (CMS Part B policy)",
+                 enabled: dict[str, bool] | None = None, severities: dict[str, str] | None = None,
+                 select: tuple[str, ...] = (), ignore: tuple[str, ...] = (), default_drug: DrugPolicy = DrugPolicy(),
+                 drugs: dict[str, DrugPolicy] | None = None, options: dict[str, dict[str, str]] | None = None,
+                 drugs_by_ndc: dict[tuple[str, str], DrugPolicy] | None = None, matches: tuple[Match, ...] = (),
+                 layers: tuple[str, ...] = (), path: str = "", description: str = "",
+                 policy_fields: dict | None = None):
+        set_field(self, "name", name)
+        set_field(self, "source", source)
+        set_field(self, "enabled", {} if enabled is None else enabled)  # rule code -> on/off
+        set_field(self, "severities", {} if severities is None else severities)  # rule code -> severity
+        set_field(self, "select", select)  # rule code prefixes; empty = all
+        set_field(self, "ignore", ignore)
+        set_field(self, "default_drug", default_drug)
+        set_field(self, "drugs", {} if drugs is None else drugs)  # HCPCS -> policy
+        # -- from XML profiles ---------------------------------------------------
+        set_field(self, "options", {} if options is None else options)  # rule code -> option -> value
+        set_field(self, "drugs_by_ndc", {} if drugs_by_ndc is None else drugs_by_ndc)  # (HCPCS, NDC11) -> policy
+        set_field(self, "matches", matches)
+        set_field(self, "layers", layers)  # where each layer came from, lowest first
+        set_field(self, "path", path)  # the file this profile was read from ("" for the built-in defaults)
+        set_field(self, "description", description)
+        # explicit drug fields, for layering (not in repr)
+        set_field(self, "policy_fields", {} if policy_fields is None else policy_fields)
 
     def drug(self, hcpcs: str, ndc: str | None = None) -> DrugPolicy:
         """The policy for a drug; an NDC-specific policy (e.g. a NOC code for
@@ -175,7 +190,7 @@ class Profile:
         return self.options.get(code, {}).get(name, default)
 
     def with_selection(self, select=(), ignore=()) -> "Profile":
-        return replace(self, select=tuple(select) or self.select, ignore=self.ignore + tuple(ignore))
+        return self._replace(select=tuple(select) or self.select, ignore=self.ignore + tuple(ignore))
 
     def matches_claim(self, payer_id: str, filing_indicator: str) -> int:
         """The specificity of the best match (0 = no match)."""

@@ -11,10 +11,10 @@ and claim context.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..fixes.edit import SetValue
+from ..record import Record
 from .tokenizer import Segment, is_segment_tag
 
 
@@ -86,12 +86,16 @@ class Problem(NamedTuple):
         return CHECKS[self.code].severity
 
 
-@dataclass
-class _Open:
-    header: Segment
-    control: str
-    count: int = 0  # segments (ST), transactions (GS) or groups (ISA) in the output
-    received: int = 0  # the same, as received (inserted segments not counted)
+class _Open(Record):
+    """An envelope now open: its header, control number and what it encloses so far."""
+
+    __slots__ = ("header", "control", "count", "received")
+
+    def __init__(self, header: Segment, control: str, count: int = 0, received: int = 0):
+        self.header = header
+        self.control = control
+        self.count = count  # segments (ST), transactions (GS) or groups (ISA) in the output
+        self.received = received  # the same, as received (inserted segments not counted)
 
 
 class Envelope:
