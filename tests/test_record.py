@@ -98,9 +98,9 @@ def test_claim_model_lists_are_per_instance_and_positional_order_holds():
     assert (two.diagnoses, two.cache, two.lines, two.segments) == ([], {}, [], [])
     assert (one.ordinal, one.interchange, one.transaction, two.interchange) == (1, "ISA13", "ST02", "")
     assert "cache" not in repr(one) and "claim_id=" in repr(one)
-    line = ServiceLine("837P", None, EMPTY, None, EMPTY, EMPTY, EMPTY, [EMPTY] * 4, EMPTY, EMPTY, EMPTY, EMPTY,
-                       EMPTY, [], [], None, EMPTY)
+    line = ServiceLine("837P", None, None, [""] * 7, EMPTY, EMPTY, EMPTY, None, None)
     assert (line.line_refs, line.drug_refs, line.segments, line.modifier_codes, line.ndc) == ({}, {}, [], [], EMPTY)
+    assert (line.modifiers, line.charge, line.dx_codes, line.service_date_value) == ([EMPTY] * 4, EMPTY, [], EMPTY)
     copied = ctx.copy()
     assert copied is not ctx and copied._values() == ctx._values()
 

@@ -49,6 +49,13 @@ def test_837p_line_view_and_context():
     assert [v.ref.name for v in (line.units, line.charge, line.ndc, line.ndc_quantity, line.modifiers[0])] == [
         "SV104", "SV102", "LIN03", "CTP04", "SV101-3"]
     assert line.units.ref.segment.index == 19  # ISA = 1, LX = 18
+    # the values cut only when asked for
+    assert (line.number.ref.name, line.number.text, line.composite.text) == (
+        "LX01", "1", "HC:J9307:JW:TB:::PRALATREXATE")
+    assert [(m.text, m.ref.name) for m in line.modifiers] == [
+        ("JW", "SV101-3"), ("TB", "SV101-4"), ("", "SV101-5"), ("", "SV101-6")]
+    assert (line.description.ref.name, line.qualifier.ref.name, line.revenue_code.text) == ("SV101-7", "SV101-1", "")
+    assert (line.service_date_value.text, line.service_date_value.ref.name) == ("20261102-20261103", "DTP03")
 
 
 def test_837i_line_view_uses_sv2_and_claim_dates():
@@ -60,3 +67,5 @@ def test_837i_line_view_uses_sv2_and_claim_dates():
     assert line.dx_codes == ["C8440"]
     assert line.service_date == date(2026, 11, 5)  # no line DTP*472: the statement date
     assert line.ndc.text == "65219055001"
+    assert (line.composite.ref.name, line.qualifier.ref.name, line.revenue_code.ref.name) == ("SV202", "SV202-1", "SV201")
+    assert line.dx_pointers == [] and line.service_date_value.text == "" and line.service_date_value.ref is None

@@ -59,38 +59,35 @@ EMPTY = Value("")
 
 
 class ServiceLine(Record):
-    """One service line (2400) and its drug loop (2410), for 837P or 837I."""
+    """One service line (2400) and its drug loop (2410), for 837P or 837I.
 
-    __slots__ = ("kind", "lx", "number", "service", "composite", "qualifier", "code", "modifiers", "description",
-                 "charge", "unit_basis", "units", "revenue_code", "dx_pointers", "dx_codes", "service_date",
-                 "service_date_value", "lin", "ndc_qualifier", "ndc", "ctp", "ndc_quantity", "ndc_unit", "line_refs",
-                 "drug_refs", "segments", "modifier_codes")
+    What the rules read on every drug line is cut when the line is built.
+    The rest (``number``, ``composite``, ``qualifier``, ``modifiers``,
+    ``description``, ``charge``, ``revenue_code``, ``dx_pointers``,
+    ``dx_codes``, ``service_date_value``) is cut from the line's segments
+    when asked for: a claim model is built for every drug claim, and again
+    after each fix, and most of those values are never read."""
 
-    def __init__(self, kind: str, lx: Segment, number: Value, service: Segment | None, composite: Value,
-                 qualifier: Value, code: Value, modifiers: list[Value], description: Value, charge: Value,
-                 unit_basis: Value, units: Value, revenue_code: Value, dx_pointers: list[str], dx_codes: list[str],
-                 service_date: date | None, service_date_value: Value, lin: Segment | None = None,
-                 ndc_qualifier: Value = EMPTY, ndc: Value = EMPTY, ctp: Segment | None = None,
-                 ndc_quantity: Value = EMPTY, ndc_unit: Value = EMPTY, line_refs: dict[str, Value] | None = None,
-                 drug_refs: dict[str, Value] | None = None, segments: list[Segment] | None = None,
-                 modifier_codes: list[str] | None = None):
+    __slots__ = ("kind", "lx", "service", "components", "code", "unit_basis", "units", "service_date", "dtp",
+                 "lin", "ndc_qualifier", "ndc", "ctp", "ndc_quantity", "ndc_unit", "line_refs", "drug_refs",
+                 "segments", "modifier_codes", "diagnoses")
+
+    def __init__(self, kind: str, lx: Segment, service: Segment | None, components: list[str], code: Value,
+                 unit_basis: Value, units: Value, service_date: date | None, dtp: Segment | None,
+                 lin: Segment | None = None, ndc_qualifier: Value = EMPTY, ndc: Value = EMPTY,
+                 ctp: Segment | None = None, ndc_quantity: Value = EMPTY, ndc_unit: Value = EMPTY,
+                 line_refs: dict[str, Value] | None = None, drug_refs: dict[str, Value] | None = None,
+                 segments: list[Segment] | None = None, modifier_codes: list[str] | None = None,
+                 diagnoses: list[str] | None = None):
         self.kind = kind  # "837P" or "837I"
         self.lx = lx
-        self.number = number  # LX01 as received
         self.service = service  # SV1 or SV2
-        self.composite = composite  # SV101 / SV202, whole
-        self.qualifier = qualifier
+        self.components = components  # SV101 / SV202 cut at its component separator: seven texts
         self.code = code
-        self.modifiers = modifiers  # always four slots, empty text where absent
-        self.description = description  # SV101-7 / SV202-7
-        self.charge = charge
         self.unit_basis = unit_basis
         self.units = units
-        self.revenue_code = revenue_code  # 837I SV201
-        self.dx_pointers = dx_pointers
-        self.dx_codes = dx_codes
-        self.service_date = service_date
-        self.service_date_value = service_date_value
+        self.service_date = service_date  # the line's DTP*472, else the claim's date
+        self.dtp = dtp  # the line's DTP*472
         self.lin = lin
         self.ndc_qualifier = ndc_qualifier
         self.ndc = ndc
@@ -101,6 +98,71 @@ class ServiceLine(Record):
         self.drug_refs = {} if drug_refs is None else drug_refs  # 2410 REF by qualifier
         self.segments = [] if segments is None else segments  # LX .. before the next LX
         self.modifier_codes = [] if modifier_codes is None else modifier_codes  # the modifiers present, in order
+        self.diagnoses = [] if diagnoses is None else diagnoses  # the claim's HI codes, in pointer order
+
+    # -- values cut when asked for ---------------------------------------------
+    @property
+    def number(self) -> Value:
+        """LX01 (as it is now)."""
+        return Value.at(self.lx, 1)
+
+    @property
+    def composite(self) -> Value:
+        """SV101 / SV202, whole."""
+        sv = self.service
+        return EMPTY if sv is None else Value.at(sv, 1 if sv.tag == "SV1" else 2)
+
+    @property
+    def qualifier(self) -> Value:
+        return self._component(1)
+
+    @property
+    def modifiers(self) -> list[Value]:
+        """Always four slots, empty text where absent."""
+        return [self._component(3), self._component(4), self._component(5), self._component(6)]
+
+    @property
+    def description(self) -> Value:
+        """SV101-7 / SV202-7."""
+        return self._component(7)
+
+    @property
+    def charge(self) -> Value:
+        """SV102 / SV203."""
+        sv = self.service
+        return EMPTY if sv is None else Value.at(sv, 2 if sv.tag == "SV1" else 3)
+
+    @property
+    def revenue_code(self) -> Value:
+        """SV201 (837I)."""
+        sv = self.service
+        return Value.at(sv, 1) if sv is not None and sv.tag == "SV2" else EMPTY
+
+    @property
+    def dx_pointers(self) -> list[str]:
+        """SV107's diagnosis pointers (837P)."""
+        sv = self.service
+        if sv is None or sv.tag != "SV1":
+            return []
+        return [p for p in sv.components(7) if p]
+
+    @property
+    def dx_codes(self) -> list[str]:
+        """The diagnoses the line points to (837P), else all of the claim's."""
+        sv = self.service
+        if sv is None or sv.tag != "SV1":
+            return list(self.diagnoses)
+        diagnoses = self.diagnoses
+        return [diagnoses[int(p) - 1] for p in self.dx_pointers if p.isdigit() and 1 <= int(p) <= len(diagnoses)]
+
+    @property
+    def service_date_value(self) -> Value:
+        """DTP03 of the line's DTP*472."""
+        return Value.at(self.dtp, 3)
+
+    def _component(self, k: int) -> Value:
+        sv = self.service
+        return EMPTY if sv is None else Value(self.components[k - 1], sv, 1 if sv.tag == "SV1" else 2, k)
 
     @property
     def last_segment(self) -> Segment:

@@ -223,7 +223,6 @@ def build_claim(pending: PendingClaim, interchange: str | None = None, transacti
 
 
 _tuple = tuple.__new__
-_NO_MODIFIERS = (EMPTY, EMPTY, EMPTY, EMPTY)
 _ENDS_DRUG_LOOP = frozenset({"NM1", "SVD", "PS1", "HCP", "LQ", "FRM", "K3", "NTE"})
 
 
@@ -231,8 +230,8 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
     """One service line from its segments (LX up to the next LX), in one pass.
     (A hot path: values are cut from the elements directly.)"""
     lx = segs[0]
-    sv = lin = ctp = None
-    date_value = ndc_qualifier = ndc = quantity = unit = EMPTY
+    sv = lin = ctp = dtp = None
+    ndc_qualifier = ndc = quantity = unit = EMPTY
     line_refs: dict[str, Value] = {}
     drug_refs: dict[str, Value] = {}
     in_drug = False
@@ -242,10 +241,10 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
             if sv is None:
                 sv = seg
         elif tag == "DTP":
-            if date_value.segment is None:
+            if dtp is None:
                 els = seg.elements
                 if len(els) > 1 and els[1] == b"472":
-                    date_value = _value(els, seg, 3)
+                    dtp = seg
         elif tag == "LIN":
             if lin is None:
                 in_drug = True
@@ -263,47 +262,26 @@ def _build_line(kind: str, segs: list[Segment], claim: Claim) -> ServiceLine:
             (drug_refs if in_drug else line_refs).setdefault(_text_at(els, 1), _value(els, seg, 2))
         elif tag in _ENDS_DRUG_LOOP:
             in_drug = False
-    pointers: list[str] = []
     if sv is None:
-        composite = charge = basis = units = revenue = qualifier = code = description = EMPTY
-        modifiers = list(_NO_MODIFIERS)
+        comps = list(_BLANKS)
+        code = basis = units = EMPTY
         modifier_codes = []
-        dx_codes = list(claim.diagnoses)
     else:
         els = sv.elements
-        if sv.tag == "SV1":
-            el = 1
-            composite, charge, basis, units = (_value(els, sv, 1), _value(els, sv, 2), _value(els, sv, 3),
-                                               _value(els, sv, 4))
-            revenue = EMPTY
-        else:
-            el = 2
-            revenue, composite, charge, basis, units = (_value(els, sv, 1), _value(els, sv, 2), _value(els, sv, 3),
-                                                        _value(els, sv, 4), _value(els, sv, 5))
-        comps = composite.text.split(_text(sv.delims.component)) if composite.text else []
+        el = 1 if sv.tag == "SV1" else 2
+        comps = els[el].decode("latin-1").split(_text(sv.delims.component)) if el < len(els) and els[el] else []
         n = len(comps)
         if n < 7:
             comps += _BLANKS[n:]
-        qualifier = _tuple(Value, (comps[0], sv, el, 1))
         code = _tuple(Value, (comps[1], sv, el, 2))
-        modifiers = [_tuple(Value, (comps[2], sv, el, 3)), _tuple(Value, (comps[3], sv, el, 4)),
-                     _tuple(Value, (comps[4], sv, el, 5)), _tuple(Value, (comps[5], sv, el, 6))]
-        description = _tuple(Value, (comps[6], sv, el, 7))
+        basis = _value(els, sv, el + 2)
+        units = _value(els, sv, el + 3)
         modifier_codes = [m for m in comps[2:6] if m]
-        if el == 1:
-            if len(els) > 7 and els[7]:
-                pointers = [p for p in els[7].decode("latin-1").split(_text(sv.delims.component)) if p]
-                diagnoses = claim.diagnoses
-                dx_codes = [diagnoses[int(p) - 1] for p in pointers if p.isdigit() and 1 <= int(p) <= len(diagnoses)]
-            else:
-                dx_codes = []
-        else:
-            dx_codes = list(claim.diagnoses)
-    service_date = parse_date(date_value.text) if date_value.segment is not None else None
+    service_date = parse_date(dtp.element(3)) if dtp is not None else None
     return ServiceLine(
-        kind, lx, _value(lx.elements, lx, 1), sv, composite, qualifier, code, modifiers, description, charge, basis,
-        units, revenue, pointers, dx_codes, service_date if service_date is not None else claim.statement_date,
-        date_value, lin, ndc_qualifier, ndc, ctp, quantity, unit, line_refs, drug_refs, segs, modifier_codes,
+        kind, lx, sv, comps, code, basis, units,
+        service_date if service_date is not None else claim.statement_date, dtp,
+        lin, ndc_qualifier, ndc, ctp, quantity, unit, line_refs, drug_refs, segs, modifier_codes, claim.diagnoses,
     )
 
 
