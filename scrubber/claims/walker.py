@@ -71,9 +71,9 @@ class ClaimStream:
         self.interchange = ""  # ISA13 and ST02 now open, for the claims' location
         self.transaction = ""
         self._claim: PendingClaim | None = None
-        self._hl: dict[str, ClaimContext] = {}
+        self._hl: dict[bytes, ClaimContext] = {}  # by HL01
         self._context = ClaimContext()
-        self._hl_level = ""
+        self._hl_level = b""  # HL03 of the HL now open
         self._in_payer = False
 
     def feed(self, seg: Segment) -> tuple[PendingClaim | None, bool]:
@@ -134,32 +134,40 @@ class ClaimStream:
                 self._track(tag.decode("latin-1"), content.split(sep))
 
     def _track(self, tag: str, els: list[bytes]) -> None:
-        """One segment of the hierarchy (HL, SBR, NM1, DMG), by its elements."""
-        ctx = self._context
+        """One segment of the hierarchy (HL, SBR, NM1, DMG), by its elements
+        (compared as bytes; only what is kept is decoded)."""
+        n = len(els)
         if tag == "HL":
-            hl_id, parent, level = _text_at(els, 1), _text_at(els, 2), _text_at(els, 3)
-            base = self._hl.get(parent)
+            level = els[3] if n > 3 else b""
+            base = self._hl.get(els[2] if n > 2 else b"")
             ctx = self._context = base.copy() if base is not None else ClaimContext()
-            self._hl[hl_id] = ctx
+            self._hl[els[1] if n > 1 else b""] = ctx
             self._hl_level = level
-            if level == "22":
+            if level == b"22":
                 ctx.payer_id = ctx.payer_name = ctx.member_id = ctx.filing_indicator = ""
                 ctx.patient_key = ""
-        elif tag == "SBR" and self._hl_level == "22":
-            ctx.filing_indicator = _text_at(els, 9)
-        elif tag == "NM1":
-            entity = _text_at(els, 1)
-            if entity == "85" and self._hl_level == "20":
-                ctx.billing_provider = _text_at(els, 9)
-            elif entity == "IL" and self._hl_level == "22":
-                ctx.member_id = _text_at(els, 9)
-                ctx.patient_key = f"{_text_at(els, 9)}|{_text_at(els, 3)}|{_text_at(els, 4)}"
-            elif entity == "PR" and self._hl_level == "22":
-                ctx.payer_id = _text_at(els, 9)
-                ctx.payer_name = _text_at(els, 3)
-            elif entity == "QC" and self._hl_level == "23":
+            return
+        level = self._hl_level
+        ctx = self._context
+        if tag == "NM1":
+            entity = els[1] if n > 1 else b""
+            if entity == b"IL":
+                if level == b"22":
+                    ctx.member_id = member = _text_at(els, 9)
+                    ctx.patient_key = f"{member}|{_text_at(els, 3)}|{_text_at(els, 4)}"
+            elif entity == b"PR":
+                if level == b"22":
+                    ctx.payer_id = _text_at(els, 9)
+                    ctx.payer_name = _text_at(els, 3)
+            elif entity == b"85":
+                if level == b"20":
+                    ctx.billing_provider = _text_at(els, 9)
+            elif entity == b"QC" and level == b"23":
                 ctx.patient_key = f"{ctx.member_id}|{_text_at(els, 3)}|{_text_at(els, 4)}"
-        elif tag == "DMG" and self._hl_level in ("22", "23"):
+        elif tag == "SBR":
+            if level == b"22":
+                ctx.filing_indicator = _text_at(els, 9)
+        elif tag == "DMG" and (level == b"22" or level == b"23"):
             ctx.patient_key = f"{ctx.patient_key}|{_text_at(els, 2)}"
 
 

@@ -204,10 +204,23 @@ class Block:
     def contents(self) -> list[bytes]:
         """Each segment's ``content``, as the tokenizer would cut it (without
         its terminator and the white space before it)."""
-        strip = bytes(c for c in _WHITESPACE if bytes([c]) != self.delims.segment)
+        strip = _white_space(self.delims.segment)[0]
         pieces = self.raw.split(self.delims.segment)
         pieces.pop()  # the white space after the last terminator
         return [p.lstrip(strip) for p in pieces]
+
+
+def _white_space(term: bytes) -> tuple[bytes, frozenset]:
+    """The white space that may follow a terminator ``term`` (all but the
+    terminator itself), as bytes and as a set of byte values."""
+    found = _ws.get(term)
+    if found is None:
+        strip = bytes(c for c in _WHITESPACE if bytes([c]) != term)
+        found = _ws[term] = (strip, frozenset(strip))
+    return found
+
+
+_ws: dict[bytes, tuple[bytes, frozenset]] = {}
 
 
 def tag_of(content: bytes, sep: bytes) -> str:
@@ -301,8 +314,7 @@ class Tokenizer:
                         self.notes.append(("ENV010", index + 1, base + pos, "ISA is not 106 bytes long"))
             term = delims.segment
             sep = delims.element
-            strip = bytes(c for c in _WHITESPACE if bytes([c]) != term)
-            ws_first = frozenset(strip)
+            strip, ws_first = _white_space(term)
             tlen = len(term)
             # Split a window of what is read, not all of it: after a Block the
             # bytes it covers need no splitting.  The window grows while no
