@@ -27,7 +27,7 @@ MAX_LEAD = 1 << 16
 MAX_SEGMENT = 1 << 24
 _WHITESPACE = b"\r\n \t"
 # The first window split after a Block; it doubles while no Block comes.
-_SMALL_WINDOW = 1 << 10
+_SMALL_WINDOW = 1 << 8
 _ISA_ELEMENTS = 16
 # A segment id: two or three upper-case letters or digits.
 _TAG_RE = re.compile(rb"[A-Z][A-Z0-9]{1,2}\Z")
