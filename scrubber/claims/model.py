@@ -109,8 +109,7 @@ class ServiceLine(Record):
     @property
     def composite(self) -> Value:
         """SV101 / SV202, whole."""
-        sv = self.service
-        return EMPTY if sv is None else Value.at(sv, 1 if sv.tag == "SV1" else 2)
+        return self._element(1, 2)
 
     @property
     def qualifier(self) -> Value:
@@ -129,8 +128,7 @@ class ServiceLine(Record):
     @property
     def charge(self) -> Value:
         """SV102 / SV203."""
-        sv = self.service
-        return EMPTY if sv is None else Value.at(sv, 2 if sv.tag == "SV1" else 3)
+        return self._element(2, 3)
 
     @property
     def revenue_code(self) -> Value:
@@ -159,6 +157,11 @@ class ServiceLine(Record):
     def service_date_value(self) -> Value:
         """DTP03 of the line's DTP*472."""
         return Value.at(self.dtp, 3)
+
+    def _element(self, sv1: int, sv2: int) -> Value:
+        """Element ``sv1`` of an SV1, ``sv2`` of an SV2."""
+        sv = self.service
+        return EMPTY if sv is None else Value.at(sv, sv1 if sv.tag == "SV1" else sv2)
 
     def _component(self, k: int) -> Value:
         sv = self.service
