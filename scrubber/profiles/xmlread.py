@@ -11,7 +11,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from lxml import etree
+# lxml is imported where a profile is parsed, not with this module: the
+# command line imports this package, and lxml.etree costs about 13 ms to
+# import, which a run whose profiles need no parsing should not pay.
 
 SCHEMA_PATH = Path(__file__).with_name("profile.xsd")
 
@@ -30,7 +32,9 @@ class ProfileError(Exception):
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
-def _parser() -> etree.XMLParser:
+def _parser():
+    from lxml import etree
+
     return etree.XMLParser(
         resolve_entities=False, load_dtd=False, dtd_validation=False, no_network=True,
         huge_tree=False, remove_blank_text=False, remove_pis=True,
@@ -38,7 +42,9 @@ def _parser() -> etree.XMLParser:
 
 
 @lru_cache(maxsize=1)
-def schema() -> etree.XMLSchema:
+def schema():
+    from lxml import etree
+
     return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), _parser()))
 
 
@@ -46,6 +52,8 @@ class Document:
     """A parsed, schema-valid profile and its text (for error positions)."""
 
     def __init__(self, path: Path, display: str):
+        from lxml import etree
+
         self.path = path
         self.display = display
         try:
@@ -135,6 +143,8 @@ class Document:
             if attribute and (i := text.find(attribute + "=")) >= 0:
                 return ProfileError(self.display, n, i + 1, message)
             if n == line:
+                from lxml import etree
+
                 tag = etree.QName(el).localname if isinstance(el.tag, str) else ""
                 i = text.find("<" + tag)
                 col = i + 1 if i >= 0 else 1
