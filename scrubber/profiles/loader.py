@@ -16,6 +16,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+from ..deps import note_dir
 from .model import DEFAULT, DrugPolicy, DxPattern, Match, Profile
 from .xmlread import Document, ProfileError
 
@@ -24,11 +25,24 @@ _POLICY_FIELDS = set(DrugPolicy._fields)
 
 
 def shipped_names() -> list[str]:
+    note_dir(SHIPPED_DIR)
     return sorted(p.stem for p in SHIPPED_DIR.glob("*.xml"))
 
 
 def shipped_path(name: str) -> Path:
     return SHIPPED_DIR / f"{name}.xml"
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``; when it is not, its folder is a dependency of the
+    setup cache (the file appearing there later changes the answer).  A file
+    that is there is recorded when it is read; its folder is not, so that
+    other files written beside a profile (the run's output) leave the cache
+    valid."""
+    if path.is_file():
+        return True
+    note_dir(path.parent)
+    return False
 
 
 def is_path(ref: str) -> bool:
@@ -55,7 +69,7 @@ def resolve(ref: str, base_dir: Path | None = None) -> Path:
         return p
     if ref in shipped_names():
         return shipped_path(ref)
-    if p.is_file():  # a file name without .xml
+    if _is_file(p):  # a file name without .xml
         return p
     raise KeyError(ref)
 
@@ -67,7 +81,7 @@ def load_profile(ref: str) -> Profile:
     except KeyError:
         raise ProfileError(ref, 1, 1, f"no shipped profile named {ref!r} (shipped: {', '.join(shipped_names())}; "
                                       "or give a path to an .xml file)") from None
-    if not path.is_file():
+    if not _is_file(path):
         raise ProfileError(_display(path), 1, 1, "no such profile file")
     return load_file(path)
 
@@ -88,7 +102,7 @@ def load_file(path: Path, _chain: tuple[Path, ...] = ()) -> Profile:
                             "extends") from None
         if target.resolve() == real or target.resolve() in _chain:
             raise doc.error(root, f"extends {ext!r}: the chain of extends comes back to this file", "extends")
-        if not target.is_file():
+        if not _is_file(target):
             raise doc.error(root, f"extends {ext!r}: no such file {target}", "extends")
         parent = load_file(target, _chain + (real,))
     return _Layer(doc, parent).build()

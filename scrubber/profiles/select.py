@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..deps import note_dir
 from .loader import load_file, shipped_names, shipped_path
 from .model import Profile
 from .xmlread import ProfileError
@@ -50,6 +51,7 @@ def profile_set(dirs=()) -> list[Profile]:
     user: list[Profile] = []
     for d in dirs:
         folder = Path(d)
+        note_dir(folder)  # a profile added or removed changes the set
         if not folder.is_dir():
             raise ProfileError(str(d), 1, 1, "not a folder of profiles")
         for path in sorted(folder.glob("*.xml")):

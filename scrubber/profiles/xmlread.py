@@ -8,8 +8,9 @@ naming the file, the line and the column.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from pathlib import Path
+
+from ..deps import memo, note_file
 
 # lxml is imported where a profile is parsed, not with this module: the
 # command line imports this package, and lxml.etree costs about 13 ms to
@@ -41,10 +42,11 @@ def _parser():
     )
 
 
-@lru_cache(maxsize=1)
+@memo(maxsize=1)
 def schema():
     from lxml import etree
 
+    note_file(SCHEMA_PATH)
     return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), _parser()))
 
 
@@ -56,6 +58,7 @@ class Document:
 
         self.path = path
         self.display = display
+        note_file(path)
         try:
             data = path.read_bytes()
         except OSError as exc:

@@ -8,10 +8,10 @@ crosswalks (the real quarterly CMS file, as downloaded) layered on top.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from types import MappingProxyType
 from typing import Iterable, Mapping
 
+from ..deps import memo
 from .crosswalk import (
     CrosswalkEntry, CrosswalkNote, apply_crosswalk_notes, load_crosswalk, load_crosswalk_notes,
 )
@@ -55,6 +55,13 @@ class RefData:
         self._by_code = {k: tuple(v) for k, v in by_code.items()}
         self._drugs = MappingProxyType(dict(drugs))
 
+    def __getstate__(self) -> dict:
+        """Pickled with its indexes (the setup cache); the read-only view as a dict."""
+        return {**self.__dict__, "_drugs": dict(self._drugs)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _drugs=MappingProxyType(state["_drugs"]))
+
     @property
     def entries(self) -> tuple[CrosswalkEntry, ...]:
         return self._entries
@@ -90,7 +97,7 @@ class RefData:
         return RefData((*self._entries, *entries), merged)
 
 
-@lru_cache(maxsize=1)
+@memo(maxsize=1)
 def bundled_refdata() -> RefData:
     """The data shipped with the package, loaded once per process."""
     notes_file = bundled(CROSSWALK_NOTES_FILE)
@@ -102,7 +109,7 @@ def bundled_refdata() -> RefData:
     return RefData(entries, load_drug_codes(bundled(DRUG_CODES_FILE)))
 
 
-@lru_cache(maxsize=16)
+@memo(maxsize=16)
 def _user_crosswalk(path: str, _mtime_ns: int, _size: int) -> tuple[CrosswalkEntry, ...]:
     return tuple(load_crosswalk(path))
 

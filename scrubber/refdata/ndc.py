@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
 from typing import Callable, NamedTuple
 
+from ..deps import memo
 from .tables import RefDataError, TableSource, bundled, commented_table, parse_date, parse_flag
 
 ROLES = ("source", "target", "future")
@@ -101,7 +101,7 @@ def load_ndc_formats(src: TableSource) -> NdcFormats:
     return NdcFormats(tuple(sources), target, tuple(future))
 
 
-@lru_cache(maxsize=1)
+@memo(maxsize=1)
 def bundled_ndc_formats() -> NdcFormats:
     return load_ndc_formats(bundled("ndc_formats.csv"))
 

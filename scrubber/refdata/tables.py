@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import IO, TYPE_CHECKING, Iterator, NamedTuple, Union
 
+from ..deps import note_file, note_untracked
+
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
@@ -51,6 +53,10 @@ def read_text(src: TableSource, encoding: str | None = "utf-8") -> str:
     """Whole text of a table.  encoding=None means: UTF-8 when the bytes start
     with a UTF-8 byte-order mark, else latin-1 (what CMS publishes)."""
     name = source_name(src)
+    if isinstance(src, (str, os.PathLike)):
+        note_file(src)  # a dependency of the setup cache
+    else:
+        note_untracked()  # a stream or a resource: nothing to check it by later
     try:
         if hasattr(src, "read"):
             data = src.read()  # type: ignore[union-attr]
