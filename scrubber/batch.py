@@ -26,15 +26,26 @@ class Settings(NamedTuple):
     ignore: tuple[str, ...] = ()
 
     def scrubber(self) -> Scrubber:
-        """Build the scrubber.  Raises RefDataError or ProfileError on bad input."""
+        """Build the scrubber.  Raises RefDataError or ProfileError on bad input.
+
+        The setup comes from the setup cache while none of its files has
+        changed (:mod:`scrubber.setup_cache`)."""
+        from .setup_cache import cached
+
+        refdata, profile, selector = cached(self, self.setup)
+        return Scrubber(profile, refdata, selector=selector)
+
+    def setup(self) -> tuple:
+        """What the scrubber is made of, built from the files: ``(refdata,
+        profile, selector)`` (``selector`` None with one forced profile)."""
         from .profiles import build_selector, load_profile
         from .refdata import load_refdata
 
         refdata = load_refdata(self.crosswalks)
         if self.profile:
-            return Scrubber(load_profile(self.profile).with_selection(self.select, self.ignore), refdata)
+            return refdata, load_profile(self.profile).with_selection(self.select, self.ignore), None
         default, selector = build_selector(self.profile_dirs, self.select, self.ignore)
-        return Scrubber(default, refdata, selector=selector)
+        return refdata, default, selector
 
 
 class Job(NamedTuple):

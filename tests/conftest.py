@@ -4,13 +4,21 @@ The third-party corpus lives in ``../shared/corpus`` beside a developer's or
 CI's checkout, not beside a user's clone; tests that read it skip with a
 reason when it is absent.  The project's own fixtures (edi_samples/ and the
 files built in the tests) cover every rule without it.
+
+The setup cache is off for every test unless the test turns it on.
 """
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
+
+# No test depends on what an earlier run left in the setup cache: it is off for
+# the whole session (set here, at import, so the command lines the tests start
+# inherit it); tests/test_setup_cache.py turns it on where it tests it.
+os.environ["SCRUBBER_CACHE"] = "off"
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
