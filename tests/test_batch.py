@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -58,6 +59,25 @@ def test_batch_jobs_2_equals_jobs_1(batch, tmp_path):
     assert any(r["code"] == "TXN001" and r["file"].endswith("zz-remit.835") for r in records)
     files_in_order = list(dict.fromkeys(r["file"] for r in records))
     assert files_in_order == sorted(files_in_order)  # deterministic: input order
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="workers are forked only where fork is the default")
+def test_forked_workers_take_over_the_parents_scrubber(batch, tmp_path, monkeypatch):
+    from scrubber import batch as batch_module
+
+    settings = batch_module.Settings()
+    scrubber = settings.scrubber()
+
+    def no_second_build(self):
+        raise AssertionError("a forked worker built its scrubber again")
+
+    monkeypatch.setattr(batch_module.Settings, "scrubber", no_second_build)  # the workers inherit this
+    jobs = batch_module.plan_jobs([str(p) for p in sorted(batch.iterdir())], output_dir=str(tmp_path / "out"))
+    (tmp_path / "out").mkdir()
+    done = list(batch_module.run_batch(jobs, settings, workers=2, scrubber=scrubber))
+    assert [o.path for o, _ in done] == [j.path for j in jobs]
+    assert [o.status for o, _ in done].count("failed") == 1  # the binary file, as with one job
+    assert batch_module._inherited is None  # not kept after the batch
 
 
 def test_exit_1_when_errors_remain_and_no_bad_file(tmp_path):
