@@ -25,30 +25,30 @@ UNTRACKED = ("?",)  # an entry for a source that has no path
 
 
 def note_file(path) -> None:
-    """A file the build reads (or looked for): ``("f", path, mtime_ns, size)``,
-    ``("f", path, None, None)`` when there is none."""
-    if _active is None:
-        return
-    path = os.path.abspath(path)
-    try:
-        st = os.stat(path)
-    except OSError:
-        _active.append(("f", path, None, None))
-        return
-    _active.append(("f", path, st.st_mtime_ns, st.st_size))
+    """A file the build reads (or looked for): ``("f", path, state)`` with
+    the :func:`state` of the file, None when there is none."""
+    if _active is not None:
+        _active.append(("f", os.path.abspath(path), state(path, True)))
 
 
 def note_dir(path) -> None:
-    """A folder whose entries the build listed or looked up: ``("d", path, mtime_ns)``
-    (a folder's mtime changes when an entry is added, removed or renamed)."""
-    if _active is None:
-        return
-    path = os.path.abspath(path)
+    """A folder whose entries the build listed or looked up: ``("d", path,
+    state)`` (a folder's mtime changes when an entry is added, removed or
+    renamed)."""
+    if _active is not None:
+        _active.append(("d", os.path.abspath(path), state(path, False)))
+
+
+def state(path, is_file: bool) -> tuple | None:
+    """What tells a file (or folder) apart from an earlier version of it:
+    modification time, size (of a file), inode and change time.  The
+    change time cannot be set back by a user (``touch -r``, ``cp -p``,
+    ``rsync -t`` set back only the modification time); None: absent."""
     try:
-        mtime = os.stat(path).st_mtime_ns
+        st = os.stat(path)
     except OSError:
-        mtime = None
-    _active.append(("d", path, mtime))
+        return None
+    return (st.st_mtime_ns, st.st_size if is_file else None, st.st_ino, st.st_ctime_ns)
 
 
 def note_untracked() -> None:
@@ -101,25 +101,10 @@ def memo(maxsize: int | None = 128):
 def changed(entries) -> bool:
     """Whether any recorded file or folder differs now (or the recording
     holds a source that cannot be checked)."""
-    stat = os.stat
     for entry in entries:
         kind = entry[0]
-        if kind == "f":
-            try:
-                st = stat(entry[1])
-            except OSError:
-                if entry[2] is None:
-                    continue  # still absent
-                return True
-            if st.st_mtime_ns != entry[2] or st.st_size != entry[3]:
-                return True
-        elif kind == "d":
-            try:
-                mtime = stat(entry[1]).st_mtime_ns
-            except OSError:
-                mtime = None
-            if mtime != entry[2]:
-                return True
-        else:
+        if kind != "f" and kind != "d":
+            return True
+        if state(entry[1], kind == "f") != entry[2]:
             return True
     return False

@@ -33,7 +33,7 @@ import time
 
 from . import __version__, deps
 
-FORMAT = 1
+FORMAT = 2  # 2: dependencies recorded with inode and change time
 PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # A file changed less than this before the build began is not cached: a
 # second change within the file system's timestamp granularity (a few ms on
@@ -118,7 +118,8 @@ def _trustworthy(entries: list, started: int) -> bool:
     for entry in entries:
         if entry[0] not in ("f", "d"):  # deps.UNTRACKED
             return False
-        if entry[2] is not None and entry[2] > newest:
+        st = entry[2]
+        if st is not None and st[0] > newest:  # modified just before the build
             return False
     return True
 

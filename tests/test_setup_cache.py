@@ -187,6 +187,22 @@ def test_editing_a_profile_in_a_folder(cache, builds, tmp_path):
     assert len(builds) == 2
 
 
+def test_a_same_size_rewrite_with_its_old_date_is_seen(cache, builds, tmp_path):
+    """As ``cp -p`` or ``rsync -t`` leave a file: the same size, the old modification time."""
+    d = tmp_path / "profiles"
+    p = write(d / "acme.xml", profile("acme", payer="ACME1"))
+    backdate(d)
+    before, folder = p.stat(), d.stat()
+    settings = Settings(profile_dirs=(str(d),))
+    payer = lambda: settings.scrubber().selector.candidates[0].matches[0].payer_id  # noqa: E731
+    assert payer() == payer() == "ACME1" and len(builds) == 1
+    p.write_text(profile("acme", payer="ACME2"), encoding="utf-8")
+    os.utime(p, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.utime(d, ns=(folder.st_atime_ns, folder.st_mtime_ns))
+    assert (p.stat().st_size, p.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert payer() == "ACME2" and len(builds) == 2
+
+
 def test_adding_and_removing_a_profile_in_a_folder(cache, builds, tmp_path):
     d = tmp_path / "profiles"
     write(d / "acme.xml", profile("acme"))
