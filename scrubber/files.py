@@ -43,15 +43,17 @@ class Outcome(Record):
 
 class PendingFile:
     """An output being written: a temporary file in the target's folder,
-    renamed into place by :meth:`commit` (after an ``fsync``), or removed by
-    :meth:`discard`.  Until then the target is untouched."""
+    renamed into place by :meth:`commit`, or removed by :meth:`discard`.
+    Until then the target is untouched.  :meth:`prepare` (flush, ``fsync``,
+    close) may come first, so that two outputs are both on disk before
+    either is renamed."""
 
     def __init__(self, path: str):
         self.path = path
+        self.prepared = False
         folder = os.path.dirname(os.path.abspath(path))
-        base = os.path.basename(path)
-        while True:  # a name of our own: this process, a counter, O_EXCL
-            self.tmp = os.path.join(folder, f".scrubber-{os.getpid()}-{next(_serial)}-{base}.tmp")
+        while True:  # a name of our own (short: the target's may be long): this process, a counter, O_EXCL
+            self.tmp = os.path.join(folder, f".scrubber-{os.getpid()}-{next(_serial)}.tmp")
             try:
                 fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
             except FileExistsError:  # left by an earlier process of the same id
@@ -71,12 +73,23 @@ class PendingFile:
         except OSError as exc:  # told apart from a failure to read the input
             raise OutputError(self.path, exc) from exc
 
-    def commit(self) -> None:
+    def prepare(self) -> None:
+        """Everything written is on disk (the file is closed)."""
+        if self.prepared:
+            return
         fh = self.fh
         try:
             fh.flush()
             os.fsync(fh.fileno())
             fh.close()
+        except BaseException:
+            self.discard()
+            raise
+        self.prepared = True
+
+    def commit(self) -> None:
+        self.prepare()
+        try:
             os.replace(self.tmp, self.path)
         except BaseException:
             self.discard()
@@ -84,9 +97,14 @@ class PendingFile:
         self.tmp = None
 
     def discard(self) -> None:
-        """Remove the temporary file (nothing, once committed)."""
-        self.fh.close()
-        self._remove()
+        """Remove the temporary file (nothing, once committed), even when
+        closing it fails (what was buffered could not be written)."""
+        try:
+            self.fh.close()
+        except OSError:
+            pass
+        finally:
+            self._remove()
 
     def _remove(self) -> None:
         if self.tmp is None:
@@ -167,8 +185,9 @@ def scrub_file(
 ) -> Outcome:
     """Scrub one input into ``output`` (a path, ``-`` for stdout, or None for none).
 
-    The findings go to ``sink`` only when the whole file was read: a file
-    that fails part way gives one finding (code ``FILE001``) and no output.
+    The findings go to ``sink`` only when the whole file was read and its
+    outputs were written: a file that fails part way gives one finding (code
+    ``FILE001``) and no output.
     An output file is written while the input is read, beside its path, and
     put in place only at the end.
     """
@@ -209,17 +228,28 @@ def scrub_file(
             out.seek(0)
             _write_diff(path, name, out, diff_to)
         elif writes:
-            where = output
+            done: list[str] = []
             try:
                 if backup:  # --in-place: keep the input first
+                    where = backup
                     with open(path, "rb") as src:
                         atomic_write(backup, lambda fh: _copy(src, fh))
-                _finish(out, output)
-                if rejects is not None:
+                # both outputs on disk before either is renamed: a failure up
+                # to here leaves no output at all
+                for w, where in ((out, output), (rejects, reject)):
+                    if isinstance(w, PendingFile):
+                        w.prepare()
+                if rejects is not None:  # the rejects first: with --in-place the output replaces the input
                     where = reject
                     _finish(rejects, reject)
+                    done.append(reject)
+                where = output
+                _finish(out, output)
             except OSError as exc:
-                return failed_outcome(scrubber, name, sink, _cannot_write(where, exc), None)
+                message = _cannot_write(where, exc)
+                if done:  # (a rename that failed after the other's: both were on disk)
+                    message += f"; {', '.join(done)} was written"
+                return failed_outcome(scrubber, name, sink, message, None)
         for f in buffered:
             sink(f)
         return Outcome(name, PROCESSED, stats, changed)

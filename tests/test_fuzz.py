@@ -137,13 +137,26 @@ def test_a_failure_mid_scrub_leaves_no_output(tmp_path, monkeypatch):
 
 
 class _FullDisk:
-    """A file whose writes fail as on a full disk."""
+    """A file whose writes fail as on a full disk; with ``buffered``, the
+    failure comes when what it holds is flushed (on flush, and again on
+    close), as a buffered writer's does."""
 
-    def __init__(self, fh):
+    def __init__(self, fh, buffered: bool = False):
         self.fh = fh
+        self.buffered = buffered
 
     def write(self, data):
+        if self.buffered:
+            return len(data)
         raise OSError(28, "No space left on device")
+
+    def flush(self):
+        if self.buffered:
+            raise OSError(28, "No space left on device")
+
+    def close(self):
+        self.fh.close()
+        self.flush()
 
     def __getattr__(self, name):
         return getattr(self.fh, name)
@@ -179,3 +192,48 @@ def test_written_files_get_the_usual_mode(tmp_path):
     target.chmod(0o640)
     atomic_write(str(target), lambda fh: fh.write(b"y"))  # rewriting keeps the file's mode
     assert target.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("buffered", [False, True])
+def test_a_full_disk_with_rejects_fails_that_file_and_leaves_nothing(tmp_path, monkeypatch, buffered):
+    import scrubber.files as files
+
+    src = tmp_path / "in.837"
+    src.write_bytes(SEEDS[0])
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(files.os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k), buffered))
+    findings = []
+    outcome = scrub_file(Scrubber(), str(src), str(tmp_path / "out.837"), findings.append,
+                         reject=str(tmp_path / "rej.837"))
+    assert outcome.status == "failed" and "No space left on device" in outcome.error
+    assert [f.code for f in findings] == ["FILE001"]
+    assert [p.name for p in tmp_path.iterdir()] == ["in.837"]
+
+
+def test_atomic_write_leaves_nothing_when_its_last_flush_fails(tmp_path, monkeypatch):
+    import scrubber.files as files
+
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(files.os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k), True))
+    with pytest.raises(OSError):
+        atomic_write(str(tmp_path / "out.837"), lambda fh: fh.write(b"ISA*"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_no_output_is_put_in_place_when_the_rejects_cannot_be(tmp_path):
+    src = tmp_path / "in.837"
+    src.write_bytes(SEEDS[0])
+    (tmp_path / "rej.837").mkdir()  # a folder where the rejects file should go
+    findings = []
+    outcome = scrub_file(Scrubber(), str(src), str(tmp_path / "out.837"), findings.append,
+                         reject=str(tmp_path / "rej.837"))
+    assert outcome.status == "failed" and outcome.error.startswith(f"cannot write {tmp_path / 'rej.837'}")
+    assert [f.code for f in findings] == ["FILE001"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.837", "rej.837"]  # no out.837, no temporary file
+
+
+def test_a_long_output_name(tmp_path):
+    src = tmp_path / "in.837"
+    src.write_bytes(SEEDS[0])
+    out = tmp_path / ("a" * 240 + ".837")
+    assert scrub_file(Scrubber(), str(src), str(out), [].append).status == "processed" and out.exists()
