@@ -193,7 +193,8 @@ def main(argv=None) -> None:
     # would otherwise compile every module from source on every start).
     compileall.compile_dir(os.path.join(ROOT, "scrubber"), quiet=1)
     with tempfile.TemporaryDirectory() as workdir:
-        os.environ["SCRUBBER_CACHE_DIR"] = os.path.join(workdir, "cache")
+        os.environ["SCRUBBER_CACHE_DIR"] = os.path.join(workdir, "cache")  # the benchmark's own cache,
+        os.environ.pop("SCRUBBER_CACHE", None)  # on whatever the user's setting
         warm, cold = start_up(workdir)
         rows = [bench_file(kind, n, workdir, rounds) for kind in a.kinds.split(",") for n in sizes]
         one, two = bench_jobs(workdir, claims=2000 if a.quick else 25_000, rounds=1 if a.quick else 3)

@@ -124,17 +124,14 @@ def _same_file(a: str, b: str) -> bool:
 
 
 _worker_scrubber: Scrubber | None = None  # one per worker process
-_inherited: tuple[Settings, Scrubber] | None = None  # the parent's, for a worker made by fork
+_inherited: Scrubber | None = None  # the parent's, for a worker made by fork
 
 
 def _init_worker(settings: Settings) -> None:
     """A worker's scrubber: the parent's when the worker was forked from it
     (it is already in memory), else built from the settings."""
     global _worker_scrubber
-    if _inherited is not None and _inherited[0] == settings:
-        _worker_scrubber = _inherited[1]
-    else:
-        _worker_scrubber = settings.scrubber()
+    _worker_scrubber = _inherited if _inherited is not None else settings.scrubber()
     settle_memory()
 
 
@@ -176,9 +173,10 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
     """Scrub every job; yields ``(outcome, findings)`` in input order.
 
     With ``workers`` > 1 the files are scrubbed in that many processes; the
-    results are the same as with one.  ``scrubber`` reuses a scrubber the
-    caller already built from ``settings`` (workers forked from this process
-    take it over).
+    results are the same as with one.  ``scrubber``, when given, must have
+    been built from ``settings`` (``settings.scrubber()``): it is reused, and
+    workers forked from this process take it over, while workers started
+    another way build their own from ``settings``.
     """
     jobs = list(jobs)
     if any(j.diff or STDIO in (j.path, j.output, j.reject) for j in jobs):
@@ -191,7 +189,7 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
     from concurrent.futures import ProcessPoolExecutor  # late: a one-file run needs no pool
 
     global _inherited
-    _inherited = (settings, scrubber) if scrubber is not None else None
+    _inherited = scrubber
 
     workers = min(workers, len(jobs), os.cpu_count() or 1) or 1
     try:
