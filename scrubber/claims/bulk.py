@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..x12.tokenizer import Delimiters
+from ..x12.tokenizer import Delimiters, white_space_after
 
-_WS = b"\r\n \t"
 _WASTE = {"JW", "JZ"}
 
 
@@ -36,7 +35,7 @@ class _Patterns:
 
     def __init__(self, d: Delimiters, codes: frozenset[str]):
         t, e, c = re.escape(d.segment), re.escape(d.element), re.escape(d.component)
-        ws = re.escape(bytes(x for x in _WS if bytes([x]) != d.segment))
+        ws = re.escape(white_space_after(d.segment)[0])
         ws = b"[" + ws + b"]*+" if ws else b""  # possessive: white space is never given back
         end = b"(?=[" + e + t + b"])"
         c_end = b"(?=[" + c + e + t + b"])"

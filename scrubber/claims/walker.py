@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..record import Record
-from ..x12.tokenizer import Segment
+from ..x12.tokenizer import Segment, tag_of
 from .model import EMPTY, Claim, ClaimContext, Ref, ServiceLine, Value
 
 P837 = "837P"
@@ -22,7 +22,6 @@ _DX_QUALIFIERS = {"ABK", "ABF", "BK", "BF", "ABJ", "BJ", "APR", "PR"}
 _CLAIM_END = frozenset({"HL", "CLM", "SE", "GE", "IEA", "ISA", "ST", "GS"})
 _STRUCTURE = _CLAIM_END
 _HIERARCHY = frozenset({"SBR", "NM1", "DMG"})
-_HIERARCHY_IDS = frozenset({b"HL", b"SBR", b"NM1", b"DMG"})
 _ABSORBED = (None, False)
 _PASS = (None, True)
 
@@ -74,7 +73,6 @@ class ClaimStream:
         self._hl: dict[bytes, ClaimContext] = {}  # by HL01
         self._context = ClaimContext()
         self._hl_level = b""  # HL03 of the HL now open
-        self._in_payer = False
 
     def feed(self, seg: Segment) -> tuple[PendingClaim | None, bool]:
         """Take one segment.  Returns ``(claim, passthrough)``: the claim that
@@ -128,10 +126,9 @@ class ClaimStream:
         if self.kind is None:
             return
         for content in contents:
-            i = content.find(sep, 0, 4)
-            tag = content[:i] if i > 0 else content
-            if tag in _HIERARCHY_IDS:
-                self._track(tag.decode("latin-1"), content.split(sep))
+            tag = tag_of(content, sep)
+            if tag == "HL" or tag in _HIERARCHY:
+                self._track(tag, content.split(sep))
 
     def _track(self, tag: str, els: list[bytes]) -> None:
         """One segment of the hierarchy (HL, SBR, NM1, DMG), by its elements

@@ -204,15 +204,16 @@ class Block:
     def contents(self) -> list[bytes]:
         """Each segment's ``content``, as the tokenizer would cut it (without
         its terminator and the white space before it)."""
-        strip = _white_space(self.delims.segment)[0]
+        strip = white_space_after(self.delims.segment)[0]
         pieces = self.raw.split(self.delims.segment)
         pieces.pop()  # the white space after the last terminator
         return [p.lstrip(strip) for p in pieces]
 
 
-def _white_space(term: bytes) -> tuple[bytes, frozenset]:
+def white_space_after(term: bytes) -> tuple[bytes, frozenset]:
     """The white space that may follow a terminator ``term`` (all but the
-    terminator itself), as bytes and as a set of byte values."""
+    terminator itself), as bytes and as a set of byte values; part of the
+    token before it (its trailer)."""
     found = _ws.get(term)
     if found is None:
         strip = bytes(c for c in _WHITESPACE if bytes([c]) != term)
@@ -314,7 +315,7 @@ class Tokenizer:
                         self.notes.append(("ENV010", index + 1, base + pos, "ISA is not 106 bytes long"))
             term = delims.segment
             sep = delims.element
-            strip, ws_first = _white_space(term)
+            strip, ws_first = white_space_after(term)
             tlen = len(term)
             # Split a window of what is read, not all of it: after a Block the
             # bytes it covers need no splitting.  The window grows while no
