@@ -9,10 +9,22 @@ profiles are in ``shipped/`` (the same files as the top-level
 """
 from __future__ import annotations
 
-from .loader import SHIPPED_DIR, load_file, load_profile, resolve, shipped_names
+from .errors import ProfileError
 from .model import DEFAULT, DrugPolicy, DxPattern, Match, Profile
 from .select import ProfileSelector, build_selector, profile_set
-from .xmlread import ProfileError
+
+_FROM_LOADER = frozenset({"SHIPPED_DIR", "load_file", "load_profile", "resolve", "shipped_names"})
+
+
+def __getattr__(name: str):
+    """The loader's names, imported on first use: a run whose setup comes
+    from the setup cache reads no profile, and the loader brings pathlib and
+    the XML reader with it."""
+    if name in _FROM_LOADER:
+        from . import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT", "DrugPolicy", "DxPattern", "Match", "Profile", "ProfileError", "SHIPPED_DIR",

@@ -9,12 +9,13 @@ user profile named ``default`` replaces the shipped one).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..deps import note_dir
-from .loader import load_file, shipped_names, shipped_path
+from .errors import ProfileError
 from .model import Profile
-from .xmlread import ProfileError
+
+# The loader (and with it pathlib and the XML reader) is imported where a
+# profile set is built: a run whose setup comes from the setup cache
+# unpickles a ProfileSelector and needs neither.
 
 
 class ProfileSelector:
@@ -48,6 +49,10 @@ def profile_set(dirs=()) -> list[Profile]:
     """The profiles that take part in the selection: those in ``dirs`` (each
     ``*.xml``, in name order) first, then the shipped ones they do not
     replace by name."""
+    from pathlib import Path
+
+    from .loader import load_file, shipped_names, shipped_path
+
     user: list[Profile] = []
     for d in dirs:
         folder = Path(d)

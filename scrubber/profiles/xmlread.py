@@ -11,26 +11,13 @@ import re
 from pathlib import Path
 
 from ..deps import memo, note_file
+from .errors import ProfileError  # noqa: F401 (raised here, and imported from here by callers)
 
 # lxml is imported where a profile is parsed, not with this module: the
 # command line imports this package, and lxml.etree costs about 13 ms to
 # import, which a run whose profiles need no parsing should not pay.
 
 SCHEMA_PATH = Path(__file__).with_name("profile.xsd")
-
-
-class ProfileError(Exception):
-    """A profile that cannot be used: one message with file, line and column."""
-
-    def __init__(self, file: str, line: int | None, column: int | None, message: str):
-        super().__init__(message)
-        self.file = file
-        self.line = line or 1
-        self.column = column or 1
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
 def _parser():

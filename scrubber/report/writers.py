@@ -2,7 +2,6 @@
 so a log of any length is written without holding it in memory."""
 from __future__ import annotations
 
-import csv
 import json
 from typing import TextIO
 
@@ -26,6 +25,8 @@ class CsvWriter:
     """CSV with a header row of :data:`FIELD_NAMES`."""
 
     def __init__(self, stream: TextIO):
+        import csv  # here: only a CSV log needs it
+
         self.stream = stream
         self.writer = csv.DictWriter(stream, fieldnames=FIELD_NAMES, lineterminator="\n")
         self.writer.writeheader()
