@@ -35,6 +35,7 @@ import argparse
 import compileall
 import io
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -213,10 +214,13 @@ def main(argv=None) -> None:
         if r["pyx12_cps"]:
             rounds_text = ", ".join(f"{x:.0f}x" for x in r["per_round"])
             print(f"{r['kind']} {r['claims']:,} claims: pyx12 on its 1k-claim sample {r['pyx12_cps']:,.0f} claims "
-                  f"per CPU-second (best of {len(r['per_round'])}); x pyx12 round by round: {rounds_text}")
+                  f"per CPU-second (best of {len(r['per_round'])}); x pyx12 round by round: {rounds_text} "
+                  f"(median {statistics.median(r['per_round']):.0f}x)")
     one, two = min(batch[1]), min(batch[2])
+    paired = [a / b for a, b in zip(batch[1], batch[2])]
     print(f"\nbatch of 8 files: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s: {one / two:.2f}x (best of "
-          f"{len(batch[1])}); round by round: " + ", ".join(f"{a:.2f}/{b:.2f} s" for a, b in zip(batch[1], batch[2])))
+          f"{len(batch[1])}); round by round: " + ", ".join(f"{a:.2f}/{b:.2f} s" for a, b in zip(batch[1], batch[2]))
+          + f" (median of the rounds' ratios {statistics.median(paired):.2f}x)")
     print(f"start-up on a two-claim sample (best of 5): {warm:.3f} s with the setup cache warm, "
           f"{cold:.3f} s with it off")
 
