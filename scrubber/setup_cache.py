@@ -12,7 +12,9 @@ size of every ``*.py`` file: an edit in a development checkout counts), the
 :class:`~scrubber.batch.Settings` and the working folder (profiles keep paths
 relative to it; relative paths in the settings resolve against it).  Beside
 it, the files and folders the build read (:mod:`scrubber.deps`), checked
-again with ``stat`` on every load: any difference means a rebuild.
+again with ``stat`` on every load: any difference means a rebuild.  The
+folder is bounded (:func:`prune`): at most :data:`MAX_FILES` files, the
+most recently written.
 
 Where: ``$SCRUBBER_CACHE_DIR``, else ``$XDG_CACHE_HOME/scrubber``, else
 ``~/.cache/scrubber``; ``SCRUBBER_CACHE=off`` turns it off.  The cache never
@@ -40,6 +42,12 @@ PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 # Linux, up to 2 s elsewhere) could leave its mtime and size unchanged.
 RACY_NS = 2_000_000_000
 PROTOCOL = 5
+# The folder is kept bounded: a clearinghouse runs from many working folders
+# and settings, one file each.  When a file is written, the oldest written
+# beyond this many are removed (a removed one is only built again when next
+# needed), and so is a temporary file that a writer left behind an hour ago.
+MAX_FILES = 64
+STALE_TMP_NS = 3600 * 1_000_000_000
 
 
 def cache_dir() -> str | None:
@@ -171,6 +179,7 @@ def _save(folder: str, path: str, key: tuple, entries: list, value) -> None:
             fh.write(data)
         os.replace(tmp, path)
         tmp = None
+        prune(folder, keep=path)
     except Exception:  # a cache that cannot be written is no cache
         pass
     finally:
@@ -179,3 +188,39 @@ def _save(folder: str, path: str, key: tuple, entries: list, value) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def prune(folder: str, keep: str | None = None, max_files: int | None = None) -> None:
+    """Remove the oldest-written cache files beyond ``max_files`` (never
+    ``keep``, the one just written) and temporary files older than an hour.
+    Only this cache's own names are touched; a failure leaves the rest."""
+    if max_files is None:
+        max_files = MAX_FILES
+    now = time.time_ns()
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            if not name.startswith("setup-"):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if name.endswith(".tmp"):
+                if now - st.st_mtime_ns > STALE_TMP_NS:
+                    _remove(entry.path)
+            elif name.endswith(".pickle") and entry.path != keep:
+                found.append((st.st_mtime_ns, entry.path))
+    found.sort(reverse=True)  # newest first
+    for _, old in found[max(max_files - (keep is not None), 0):]:
+        _remove(old)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -468,3 +468,37 @@ def test_a_refdata_error_propagates_and_writes_nothing(cache, tmp_path, monkeypa
     assert cache_files(cache) == []
     monkeypatch.setenv("SCRUBBER_CACHE", "off")
     assert _error(settings, RefDataError) == message
+
+
+def _aged(path: Path, seconds_ago: float, data: bytes = b"x") -> Path:
+    path.write_bytes(data)
+    t = time.time() - seconds_ago
+    os.utime(path, (t, t))
+    return path
+
+
+def test_prune_keeps_the_newest_files_and_drops_stale_temporaries(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    olds = [_aged(folder / f"setup-{i:016x}.pickle", 100 + i) for i in range(6)]  # olds[0] is the newest
+    keep = _aged(folder / "setup-keep.pickle", 1000)  # the one just written: kept whatever its date
+    stale = _aged(folder / "setup-a.pickle.1-ab.tmp", 2 * 3600)
+    fresh = _aged(folder / "setup-b.pickle.1-cd.tmp", 60)  # another process may be writing it
+    other = _aged(folder / "notes.txt", 10 ** 6)
+    setup_cache.prune(str(folder), keep=str(keep), max_files=4)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [keep.name, fresh.name, other.name] + [p.name for p in olds[:3]])
+
+
+def test_a_save_bounds_the_folder(cache, builds, monkeypatch):
+    """Writing a new file removes the oldest beyond MAX_FILES; the run is unaffected."""
+    monkeypatch.setattr(setup_cache, "MAX_FILES", 3)
+    cache.mkdir()
+    olds = [_aged(cache / f"setup-{i:016x}.pickle", 600 + i) for i in range(5)]
+    Settings().scrubber()
+    names = sorted(p.name for p in cache.iterdir())
+    written = Path(setup_cache.cache_file(str(cache), Settings()))
+    assert written.name in names and len(names) == 3
+    assert set(names) - {written.name} == {olds[0].name, olds[1].name}
+    Settings().scrubber()
+    assert len(builds) == 1  # the file just written is the one loaded
