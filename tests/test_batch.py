@@ -141,3 +141,54 @@ def test_ack_without_validate_writes_a_999_and_no_ig_findings(tmp_path):
     assert r.exit_code == 0
     assert (acks / "837p-clean.x12.999").read_bytes().count(b"AK9*A") == 1
     assert log.read_text() == ""
+
+
+def test_largest_first_orders_by_size_and_keeps_ties_in_input_order(tmp_path):
+    from scrubber.batch import Job, largest_first
+
+    sizes = {"a": 10, "b": 300, "c": 10, "d": 50}
+    for name, n in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * n)
+    jobs = [Job(str(tmp_path / n), None, None) for n in sizes] + [Job(str(tmp_path / "missing"), None, None)]
+    assert largest_first(jobs) == [1, 3, 0, 2, 4]
+
+
+_STARTS = "SCRUBBER_TEST_STARTS"
+
+
+def _recording_run_one(job, scrubber=None):
+    """``_run_one``, noting in the file named by $SCRUBBER_TEST_STARTS which
+    input a worker starts (one line each, appended)."""
+    import os
+
+    from scrubber import batch as batch_module
+
+    with open(os.environ[_STARTS], "a") as fh:
+        fh.write(os.path.basename(job.path) + "\n")
+    return batch_module._real_run_one(job, scrubber)
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the workers see the patch only when forked")
+def test_the_largest_file_starts_first_and_results_keep_input_order(tmp_path, monkeypatch):
+    """With two workers and three files, the smallest is started last
+    whatever its place in the input; the results come back in input order."""
+    from scrubber import batch as batch_module
+
+    inp = tmp_path / "in"
+    inp.mkdir()
+    one = interchange()
+    (inp / "a-small.x12").write_bytes(one)
+    (inp / "b-big.x12").write_bytes(one + one + one)  # three interchanges
+    (inp / "c-medium.x12").write_bytes(one + one)
+    starts = tmp_path / "starts.txt"
+    monkeypatch.setenv(_STARTS, str(starts))
+    monkeypatch.setattr(batch_module, "_real_run_one", batch_module._run_one, raising=False)
+    monkeypatch.setattr(batch_module, "_run_one", _recording_run_one)
+    (tmp_path / "out").mkdir()
+    settings = batch_module.Settings()
+    jobs = batch_module.plan_jobs([str(p) for p in sorted(inp.iterdir())], output_dir=str(tmp_path / "out"))
+    done = list(batch_module.run_batch(jobs, settings, workers=2, scrubber=settings.scrubber()))
+    assert [o.path for o, _ in done] == [j.path for j in jobs]
+    assert all(o.status != "failed" for o, _ in done)
+    started = starts.read_text().split()
+    assert sorted(started[:2]) == ["b-big.x12", "c-medium.x12"] and started[2] == "a-small.x12"
