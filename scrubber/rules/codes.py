@@ -178,9 +178,9 @@ class DrugRevenueCode(Rule):
         if claim.kind != "837I":
             return
         for f in claim_facts(claim, ctx.refdata):
-            rev = f.line.revenue_code
-            if not f.is_drug or f.drug is None or f.line.qualifier.text != "HC" or f.is_jw and False:
+            if not f.is_drug or f.drug is None or f.line.qualifier.text != "HC":
                 continue
+            rev = f.line.revenue_code
             allowed = ctx.profile.drug(f.code).revenue_codes
             if rev.text not in allowed:
                 yield Issue(f"drug {f.code} under revenue code {rev.text or '(none)'}, not {', '.join(allowed)}",
