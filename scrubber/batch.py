@@ -5,8 +5,9 @@
 so every worker process builds the same scrubber.  :func:`run_batch` scrubs
 each input into its target(s) and yields ``(outcome, findings)`` in the order
 of the inputs, whatever the number of jobs: ``--jobs 2`` gives the same
-bytes and the same log as ``--jobs 1``.  With several workers the largest
-inputs are started first (:func:`largest_first`).
+bytes and the same log as ``--jobs 1``.  With several workers, within each
+window of a few inputs per worker the largest is started first
+(:func:`largest_first`).
 """
 from __future__ import annotations
 
@@ -195,19 +196,29 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
     workers = min(workers, len(jobs), os.cpu_count() or 1) or 1
     try:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-            # The largest files are started first, so that a big file is not
-            # left for last while the other workers wait; results still come
-            # back in input order.
-            futures = {i: pool.submit(_run_one, jobs[i]) for i in largest_first(jobs)}
-            for i in range(len(jobs)):
-                yield futures.pop(i).result()
+            futures = {i: pool.submit(_run_one, jobs[i]) for i in largest_first(jobs, WINDOW_PER_WORKER * workers)}
+            try:
+                for i in range(len(jobs)):
+                    yield futures.pop(i).result()
+            finally:  # an error, Ctrl-C or a consumer that stops: the jobs not yet started are not run
+                for future in futures.values():
+                    future.cancel()
     finally:
         _inherited = None
 
 
-def largest_first(jobs: list[Job]) -> list[int]:
-    """The jobs' positions, largest input first (ties in input order; an
-    input that cannot be read counts as empty: it fails at once)."""
+# Jobs are reordered only within windows of this many per worker: the results
+# must come back in input order (the log, the progress line), and a window
+# bounds both how long a result waits for those before it and how many wait.
+WINDOW_PER_WORKER = 4
+
+
+def largest_first(jobs: list[Job], window: int) -> list[int]:
+    """The order in which to start the jobs: in consecutive windows of
+    ``window`` inputs, the largest first (ties in input order; an input
+    that cannot be read counts as empty: it fails at once).  So a big file
+    near the end of a batch is not left to run alone while the other
+    workers wait."""
     def size(path: str) -> int:
         try:
             return os.path.getsize(path)
@@ -215,4 +226,7 @@ def largest_first(jobs: list[Job]) -> list[int]:
             return 0
 
     sizes = [size(j.path) for j in jobs]
-    return sorted(range(len(jobs)), key=lambda i: -sizes[i])
+    order: list[int] = []
+    for start in range(0, len(jobs), max(window, 1)):
+        order.extend(sorted(range(start, min(start + window, len(jobs))), key=lambda i: -sizes[i]))
+    return order

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
 from pathlib import Path
 
@@ -143,52 +144,68 @@ def test_ack_without_validate_writes_a_999_and_no_ig_findings(tmp_path):
     assert log.read_text() == ""
 
 
-def test_largest_first_orders_by_size_and_keeps_ties_in_input_order(tmp_path):
+def test_largest_first_orders_by_size_within_windows_and_keeps_ties_in_input_order(tmp_path):
     from scrubber.batch import Job, largest_first
 
-    sizes = {"a": 10, "b": 300, "c": 10, "d": 50}
+    sizes = {"a": 10, "b": 300, "c": 10, "d": 50, "e": 1, "f": 400}
     for name, n in sizes.items():
         (tmp_path / name).write_bytes(b"x" * n)
     jobs = [Job(str(tmp_path / n), None, None) for n in sizes] + [Job(str(tmp_path / "missing"), None, None)]
-    assert largest_first(jobs) == [1, 3, 0, 2, 4]
+    assert largest_first(jobs, 100) == [5, 1, 3, 0, 2, 4, 6]
+    assert largest_first(jobs, 4) == [1, 3, 0, 2, 5, 4, 6]  # windows a-d, then e-missing
+    assert largest_first(jobs, 1) == list(range(7))
 
 
-_STARTS = "SCRUBBER_TEST_STARTS"
-
-
-def _recording_run_one(job, scrubber=None):
-    """``_run_one``, noting in the file named by $SCRUBBER_TEST_STARTS which
-    input a worker starts (one line each, appended)."""
-    import os
-
-    from scrubber import batch as batch_module
-
-    with open(os.environ[_STARTS], "a") as fh:
-        fh.write(os.path.basename(job.path) + "\n")
-    return batch_module._real_run_one(job, scrubber)
-
-
-@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the workers see the patch only when forked")
-def test_the_largest_file_starts_first_and_results_keep_input_order(tmp_path, monkeypatch):
-    """With two workers and three files, the smallest is started last
-    whatever its place in the input; the results come back in input order."""
-    from scrubber import batch as batch_module
-
+def _batch_of_three(tmp_path):
     inp = tmp_path / "in"
     inp.mkdir()
     one = interchange()
     (inp / "a-small.x12").write_bytes(one)
     (inp / "b-big.x12").write_bytes(one + one + one)  # three interchanges
     (inp / "c-medium.x12").write_bytes(one + one)
-    starts = tmp_path / "starts.txt"
-    monkeypatch.setenv(_STARTS, str(starts))
-    monkeypatch.setattr(batch_module, "_real_run_one", batch_module._run_one, raising=False)
-    monkeypatch.setattr(batch_module, "_run_one", _recording_run_one)
     (tmp_path / "out").mkdir()
+    return [str(p) for p in sorted(inp.iterdir())]
+
+
+def test_the_largest_file_is_submitted_first_and_results_keep_input_order(tmp_path, monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    from scrubber import batch as batch_module
+
+    submitted = []
+    real_submit = ProcessPoolExecutor.submit
+
+    def submit(self, fn, *args, **kwargs):
+        submitted.append(os.path.basename(args[0].path))
+        return real_submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "submit", submit)
     settings = batch_module.Settings()
-    jobs = batch_module.plan_jobs([str(p) for p in sorted(inp.iterdir())], output_dir=str(tmp_path / "out"))
+    jobs = batch_module.plan_jobs(_batch_of_three(tmp_path), output_dir=str(tmp_path / "out"))
     done = list(batch_module.run_batch(jobs, settings, workers=2, scrubber=settings.scrubber()))
+    assert submitted == ["b-big.x12", "c-medium.x12", "a-small.x12"]
     assert [o.path for o, _ in done] == [j.path for j in jobs]
     assert all(o.status != "failed" for o, _ in done)
-    started = starts.read_text().split()
-    assert sorted(started[:2]) == ["b-big.x12", "c-medium.x12"] and started[2] == "a-small.x12"
+
+
+def test_a_batch_left_early_does_not_run_the_jobs_not_yet_started(tmp_path, monkeypatch):
+    """A consumer that stops after the first result (an error writing the
+    log, Ctrl-C): the pool does not go on to scrub every remaining file."""
+    from scrubber import batch as batch_module
+
+    monkeypatch.setattr(batch_module, "WINDOW_PER_WORKER", 1)  # input order: a-small comes first
+    many = []
+    for k in range(12):
+        folder = tmp_path / f"b{k}"
+        folder.mkdir()
+        many += _batch_of_three(folder)
+    out = tmp_path / "out"
+    out.mkdir()
+    jobs = [batch_module.Job(p, str(out / f"{i}.x12"), None) for i, p in enumerate(many)]
+    settings = batch_module.Settings()
+    results = batch_module.run_batch(jobs, settings, workers=2, scrubber=settings.scrubber())
+    first = next(results)
+    results.close()
+    assert first[0].path == jobs[0].path
+    written = list(out.iterdir())
+    assert 1 <= len(written) < len(jobs) // 2
