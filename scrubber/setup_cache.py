@@ -193,26 +193,33 @@ def _save(folder: str, path: str, key: tuple, entries: list, value) -> None:
 def prune(folder: str, keep: str | None = None, max_files: int | None = None) -> None:
     """Remove the oldest-written cache files beyond ``max_files`` (never
     ``keep``, the one just written) and temporary files older than an hour.
-    Only this cache's own names are touched; a failure leaves the rest."""
+    Only names this module makes (:func:`cache_file`, and its temporary
+    files) owned by the user are touched: the folder may be shared with
+    other files and other users."""
+    import re
+
     if max_files is None:
         max_files = MAX_FILES
+    owned = re.compile(r"setup-[0-9a-f]{16}\.pickle(?P<tmp>\.[0-9]+-[0-9a-f]{8}\.tmp)?")
+    getuid = getattr(os, "getuid", None)
+    uid = getuid() if getuid is not None else None
     now = time.time_ns()
     found = []
     with os.scandir(folder) as entries:
         for entry in entries:
-            name = entry.name
-            if not name.startswith("setup-"):
+            m = owned.fullmatch(entry.name)
+            if m is None:
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if not stat.S_ISREG(st.st_mode):
+            if not stat.S_ISREG(st.st_mode) or (uid is not None and st.st_uid != uid):
                 continue
-            if name.endswith(".tmp"):
+            if m.group("tmp"):
                 if now - st.st_mtime_ns > STALE_TMP_NS:
                     _remove(entry.path)
-            elif name.endswith(".pickle") and entry.path != keep:
+            elif entry.path != keep:
                 found.append((st.st_mtime_ns, entry.path))
     found.sort(reverse=True)  # newest first
     for _, old in found[max(max_files - (keep is not None), 0):]:

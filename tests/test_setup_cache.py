@@ -481,13 +481,16 @@ def test_prune_keeps_the_newest_files_and_drops_stale_temporaries(tmp_path):
     folder = tmp_path / "c"
     folder.mkdir()
     olds = [_aged(folder / f"setup-{i:016x}.pickle", 100 + i) for i in range(6)]  # olds[0] is the newest
-    keep = _aged(folder / "setup-keep.pickle", 1000)  # the one just written: kept whatever its date
-    stale = _aged(folder / "setup-a.pickle.1-ab.tmp", 2 * 3600)
-    fresh = _aged(folder / "setup-b.pickle.1-cd.tmp", 60)  # another process may be writing it
-    other = _aged(folder / "notes.txt", 10 ** 6)
+    keep = _aged(folder / f"setup-{'f' * 16}.pickle", 1000)  # the one just written: kept whatever its date
+    stale = _aged(folder / f"setup-{'a' * 16}.pickle.12-0123abcd.tmp", 2 * 3600)
+    fresh = _aged(folder / f"setup-{'b' * 16}.pickle.12-4567abcd.tmp", 60)  # another process may be writing it
+    # not names the cache makes: never touched, however old
+    others = [_aged(folder / n, 10 ** 6) for n in ("notes.txt", "setup-wizard-state.pickle", "setup-notes.tmp",
+                                                   f"setup-{'c' * 16}.pickle.bak")]
     setup_cache.prune(str(folder), keep=str(keep), max_files=4)
+    assert not stale.exists()
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [keep.name, fresh.name, other.name] + [p.name for p in olds[:3]])
+        [keep.name, fresh.name] + [p.name for p in others] + [p.name for p in olds[:3]])
 
 
 def test_a_save_bounds_the_folder(cache, builds, monkeypatch):
@@ -502,3 +505,23 @@ def test_a_save_bounds_the_folder(cache, builds, monkeypatch):
     assert set(names) - {written.name} == {olds[0].name, olds[1].name}
     Settings().scrubber()
     assert len(builds) == 1  # the file just written is the one loaded
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs root to give a file to another user")
+def test_prune_leaves_other_users_files(tmp_path):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    theirs = _aged(folder / f"setup-{'1' * 16}.pickle", 10 ** 5)
+    os.chown(theirs, 12345, 12345)
+    mine = [_aged(folder / f"setup-{i:016x}.pickle", 100 + i) for i in range(3)]
+    setup_cache.prune(str(folder), max_files=1)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([theirs.name, mine[0].name])
+
+
+def test_the_profile_package_lists_and_pickles_what_it_did_before():
+    import scrubber.profiles as profiles
+
+    assert {"SHIPPED_DIR", "load_file", "load_profile", "resolve", "shipped_names"} <= set(dir(profiles))
+    err = pickle.loads(pickle.dumps(ProfileError("p.xml", 3, 7, "bad")))
+    assert (type(err), err.file, err.line, err.column, err.message) == (ProfileError, "p.xml", 3, 7, "bad")
+    assert str(err) == "p.xml:3:7: bad"

@@ -26,6 +26,10 @@ def __getattr__(name: str):
         return getattr(loader, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _FROM_LOADER)
+
 __all__ = [
     "DEFAULT", "DrugPolicy", "DxPattern", "Match", "Profile", "ProfileError", "SHIPPED_DIR",
     "load_file", "load_profile", "resolve", "shipped_names",

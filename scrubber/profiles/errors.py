@@ -15,3 +15,6 @@ class ProfileError(Exception):
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+    def __reduce__(self):  # pickled whole (e.g. from a worker process), not as Exception(message)
+        return (type(self), (self.file, self.line, self.column, self.message))
