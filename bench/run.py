@@ -20,7 +20,12 @@ measured in the same run, alternating the contenders:
   at the top of its script too is printed beside).  The bare split, the scrubber and
   pyx12 run one after the other in each round, and the best round of each
   is compared;
-- peak RSS of the scrubber process, from the kernel (``ru_maxrss``).
+- peak RSS of the scrubber process, from the kernel (``ru_maxrss``);
+- a batch with ``--jobs 2`` against ``--jobs 1``, beside the machine's own
+  ceiling for two processes, measured in the same rounds: two processes of a
+  pure-Python loop against one doing the same work.  On a machine whose two
+  virtual processors slow each other down when both are busy, no ``--jobs 2``
+  can gain more than that ceiling.
 
 The scrubber runs with its setup cache (``scrubber.setup_cache``) in a folder
 of the benchmark's own, warmed by one run first: as every run of a user's
@@ -152,23 +157,51 @@ print(time.perf_counter() - t)
 """
 
 
-def bench_jobs(workdir: str, files: int = 8, claims: int = 8000, rounds: int = 5) -> dict[int, list[float]]:
+SPIN = r"""
+import sys
+s = 0
+for i in range(int(sys.argv[1])):
+    s += i
+"""
+
+
+def _spin(iterations: int, processes: int) -> float:
+    """Wall time of ``processes`` processes at once, each counting to
+    ``iterations`` in pure Python: no I/O, no shared state."""
+    t = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN, str(iterations)]) for _ in range(processes)]
+    for p in procs:
+        p.wait()
+    return time.perf_counter() - t
+
+
+def bench_jobs(workdir: str, files: int = 8, claims: int = 8000, rounds: int = 5,
+               spin: int = 16_000_000) -> dict[str, list[float]]:
     """A batch of files through the command line with --jobs 1 and --jobs 2,
     alternating; every round's time.  (--jobs 2 needs both processors quiet
     at once, which a shared machine grants less often: five rounds, of which
-    the best of each is compared.)"""
+    the best of each is compared.)
+
+    Each round also measures the machine's own ceiling for two processes:
+    one process counting to ``2 * spin`` against two counting to ``spin`` at
+    once.  That work is perfectly parallel, so its ratio is the most any
+    --jobs 2 can gain on this machine at this time (2.0 on two idle cores of
+    their own; less where the two virtual processors share a physical core
+    or are slowed when both are busy)."""
     folder = os.path.join(workdir, "batch")
     os.makedirs(folder)
     for i in range(files):
         with open(os.path.join(folder, f"f{i}.837"), "w", newline="") as fh:
             generate(fh, "837P", claims, 0.01, seed=i + 1)
-    times = {1: [], 2: []}
+    times: dict[str, list[float]] = {"1": [], "2": [], "spin1": [], "spin2": []}
     for r in range(rounds):
         for jobs in (1, 2):
             out = os.path.join(workdir, f"out-{jobs}-{r}")
             if hasattr(os, "sync"):
                 os.sync()  # what earlier phases wrote is on disk before the clock starts, not flushed during the run
-            times[jobs].append(_run(BATCH, folder, out, out + ".log", str(jobs))[0])
+            times[str(jobs)].append(_run(BATCH, folder, out, out + ".log", str(jobs))[0])
+        times["spin1"].append(_spin(2 * spin, 1))
+        times["spin2"].append(_spin(spin, 2))
     return times
 
 
@@ -189,6 +222,27 @@ def start_up(workdir: str, rounds: int = 5) -> tuple[float, float]:
     return min(warm), min(cold)
 
 
+def _ratios(slow: list[float], fast: list[float]) -> tuple[float, float]:
+    """The best rounds' ratio and the median of the rounds' ratios."""
+    return min(slow) / min(fast), statistics.median(a / b for a, b in zip(slow, fast))
+
+
+def jobs_report(t: dict[str, list[float]]) -> str:
+    """--jobs 2 against --jobs 1, and the machine's two-process ceiling
+    measured in the same rounds."""
+    best, median = _ratios(t["1"], t["2"])
+    ceiling, ceiling_median = _ratios(t["spin1"], t["spin2"])
+    rounds = ", ".join(f"{a:.2f}/{b:.2f} s" for a, b in zip(t["1"], t["2"]))
+    spins = ", ".join(f"{a:.2f}/{b:.2f} s" for a, b in zip(t["spin1"], t["spin2"]))
+    return (f"batch of 8 files: --jobs 1 {min(t['1']):.2f} s, --jobs 2 {min(t['2']):.2f} s: {best:.2f}x (best of "
+            f"{len(t['1'])}); round by round: {rounds} (median of the rounds' ratios {median:.2f}x)\n"
+            f"the machine's ceiling in the same rounds, two processes of a pure-Python loop against one doing "
+            f"the same work: {ceiling:.2f}x (best of {len(t['spin1'])}; median {ceiling_median:.2f}x); round by "
+            f"round: {spins}\n"
+            f"--jobs 2 reaches {best / ceiling:.0%} of the ceiling by the best rounds, {median / ceiling_median:.0%} "
+            f"by the medians")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="scrubber benchmark (ratios measured in one run)")
     ap.add_argument("--claims", type=int, action="append", help="claims per file (repeatable)")
@@ -207,7 +261,8 @@ def main(argv=None) -> None:
         os.environ.pop("SCRUBBER_CACHE", None)  # on whatever the user's setting
         warm, cold = start_up(workdir)
         rows = [bench_file(kind, n, workdir, rounds) for kind in a.kinds.split(",") for n in sizes]
-        batch = bench_jobs(workdir, claims=2000 if a.quick else 25_000, rounds=1 if a.quick else 5)
+        batch = bench_jobs(workdir, claims=2000 if a.quick else 25_000, rounds=1 if a.quick else 5,
+                           spin=2_000_000 if a.quick else 16_000_000)
     print("| file | MB | bare split s | scrubber s | scrubber / split | MB/s | claims/s | claims/CPU-s | "
           "x pyx12 (per CPU-s) | peak RSS MB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -226,11 +281,8 @@ def main(argv=None) -> None:
                   f"(median {statistics.median(r['per_round']):.0f}x); with pyx12's imports and reading counted "
                   f"too, as the scrubber's are: {r['pyx12_whole_cps']:,.0f} claims per CPU-second, "
                   f"{r['cpu_cps'] / r['pyx12_whole_cps']:.0f}x")
-    one, two = min(batch[1]), min(batch[2])
-    paired = [a / b for a, b in zip(batch[1], batch[2])]
-    print(f"\nbatch of 8 files: --jobs 1 {one:.2f} s, --jobs 2 {two:.2f} s: {one / two:.2f}x (best of "
-          f"{len(batch[1])}); round by round: " + ", ".join(f"{a:.2f}/{b:.2f} s" for a, b in zip(batch[1], batch[2]))
-          + f" (median of the rounds' ratios {statistics.median(paired):.2f}x)")
+    print()
+    print(jobs_report(batch))
     print(f"start-up on a two-claim sample (best of 5): {warm:.3f} s with the setup cache warm, "
           f"{cold:.3f} s with it off")
 
