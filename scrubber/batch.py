@@ -12,6 +12,7 @@ window of a few inputs per worker the largest is started first
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from typing import Iterable, Iterator, NamedTuple
 
@@ -70,12 +71,14 @@ class PlanError(ValueError):
 def plan_jobs(paths: list[str], *, output: str | None = None, output_dir: str | None = None,
               reject_file: str | None = None, reject_dir: str | None = None, ack_dir: str | None = None,
               in_place: str | None = None, check: bool = False, diff: bool = False,
-              validate: bool = False) -> list[Job]:
+              validate: bool = False, log: str | None = None) -> list[Job]:
     """Turn the command line's inputs and targets into jobs.
 
     ``in_place`` is the backup suffix for ``--in-place`` (the only way an
-    input is ever rewritten).  Raises :class:`PlanError` for options that do
-    not fit together or an output that would overwrite an input.
+    input is ever rewritten); ``log`` the log file, if any.  Raises
+    :class:`PlanError` for options that do not fit together, or for a
+    written file that would overwrite an input, another written file or an
+    earlier backup (:func:`check_targets`).
     """
     if not paths:
         raise PlanError("no input files")
@@ -115,7 +118,67 @@ def plan_jobs(paths: list[str], *, output: str | None = None, output_dir: str | 
         ack = os.path.join(ack_dir, base + ".999") if ack_dir else None
         jobs.append(Job(path, None if (check or diff) else target, None if (check or diff) else reject,
                         check=check, validate=validate, ack=ack, backup=backup, diff=diff))
+    check_targets(jobs, log)
     return jobs
+
+
+def check_targets(jobs: list[Job], log: str | None = None) -> None:
+    """Every file a run writes must be its own: no input (but the one an
+    ``--in-place`` job rewrites), no other written file, no backup that
+    already exists, and standard output for one thing at most.  Raises
+    :class:`PlanError` naming the clash."""
+    inputs = {_identity(j.path): j.path for j in jobs if j.path != STDIO}
+    written: list[tuple[str, str, Job | None]] = []  # (path, what, the job whose input it may rewrite)
+    for j in jobs:
+        if j.output:
+            written.append((j.output, "the corrected file", j if j.backup else None))
+        if j.reject:
+            written.append((j.reject, "the rejects", None))
+        if j.ack:
+            written.append((j.ack, "the 999", None))
+        if j.backup:
+            written.append((j.backup, "the backup", None))
+            if os.path.lexists(j.backup):
+                raise PlanError(f"{j.backup} exists: --in-place would overwrite an earlier backup "
+                                "(move it away or choose another suffix)")
+        if j.diff:
+            written.append((STDIO, "the diff", None))
+    if log:
+        written.append((log, "the log", None))
+    seen: dict[tuple, str] = {}
+    to_stdout = [what for path, what, _ in written if path == STDIO]
+    if len(to_stdout) > 1:
+        raise PlanError(f"{' and '.join(to_stdout)} cannot both go to standard output ('-')")
+    for path, what, own in written:
+        if path == STDIO or _is_special(path):
+            continue  # a terminal, /dev/null, a pipe: written through, never replaced
+        key = _identity(path)
+        clash = inputs.get(key)
+        if clash is not None and not (own is not None and key == _identity(own.path)):
+            raise PlanError(f"{path}: {what} would overwrite the input {clash}")
+        if key in seen:
+            raise PlanError(f"{path}: {what} and {seen[key]} would be the same file")
+        seen[key] = what
+
+
+def _identity(path: str) -> tuple:
+    """What tells two names of one file apart from two files: the inode of
+    an existing file (hard and symbolic links included), else the resolved
+    path."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ("path", os.path.realpath(path))
+    return ("inode", st.st_dev, st.st_ino)
+
+
+def _is_special(path: str) -> bool:
+    """A character device or a pipe (``/dev/null``, ``/dev/stdout``)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def _same_file(a: str, b: str) -> bool:

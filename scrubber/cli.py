@@ -103,7 +103,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
     try:
         planned = plan_jobs(_expand(inputs), output=output, output_dir=output_dir, reject_file=reject_file,
                             reject_dir=reject_dir, ack_dir=ack_dir, in_place=in_place, check=check, diff=diff,
-                            validate=validate)
+                            validate=validate, log=log_path)
     except PlanError as exc:
         raise click.UsageError(str(exc))
     settings = Settings(tuple(crosswalk), profile_ref, tuple(profile_dir), tuple(select), tuple(ignore))
