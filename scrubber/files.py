@@ -3,13 +3,18 @@
 This is the file-level library API that the command line (and a pipeline)
 uses.  An input is never modified; an output is written to a temporary file
 in the target folder and renamed into place only when the whole input was
-processed, so a failure leaves no partial output.
+processed, so a failure leaves no partial output.  A symbolic link is
+followed (the file it names is replaced, the link stays); a device or a named
+pipe (``/dev/null``, ``/dev/stdout``) is written through at the end, never
+replaced; a block device is refused.
 """
 from __future__ import annotations
 
+import errno
 import io
 import itertools
 import os
+import stat
 import sys
 from typing import Callable
 
@@ -46,12 +51,31 @@ class PendingFile:
     renamed into place by :meth:`commit`, or removed by :meth:`discard`.
     Until then the target is untouched.  :meth:`prepare` (flush, ``fsync``,
     close) may come first, so that two outputs are both on disk before
-    either is renamed."""
+    either is renamed.
+
+    A symbolic link is followed: the file it names (even one that does not
+    exist yet) is the one replaced, in its own folder, and the link stays.
+    A target that is not a regular file (a device such as ``/dev/null``, a
+    terminal, a named pipe) is never replaced: it is opened at once and what
+    was written is written through to it by :meth:`commit` (nothing of it,
+    should the file fail).  A folder or a socket cannot be written to."""
 
     def __init__(self, path: str):
         self.path = path
         self.prepared = False
-        folder = os.path.dirname(os.path.abspath(path))
+        self.tmp = None
+        self.device = None  # the file object of a target written through
+        target, fd = _open_target(path)
+        if fd is not None:
+            try:
+                self.device = os.fdopen(fd, "wb")
+            except BaseException:
+                os.close(fd)
+                raise
+            self.fh = _spool()  # written through at the end, as standard output is
+            return
+        self.target = target
+        folder = os.path.dirname(target)
         while True:  # a name of our own (short: the target's may be long): this process, a counter, O_EXCL
             self.tmp = os.path.join(folder, f".scrubber-{os.getpid()}-{next(_serial)}.tmp")
             try:
@@ -60,7 +84,7 @@ class PendingFile:
                 continue
             break
         try:
-            os.chmod(self.tmp, _mode_for(path))  # a written file gets the usual mode
+            os.chmod(self.tmp, _mode_for(target))  # a written file gets the usual mode
             self.fh = os.fdopen(fd, "wb")
         except BaseException:
             os.close(fd)
@@ -77,6 +101,9 @@ class PendingFile:
         """Everything written is on disk (the file is closed)."""
         if self.prepared:
             return
+        if self.device is not None:  # nothing to rename: the bytes go through in commit
+            self.prepared = True
+            return
         fh = self.fh
         try:
             fh.flush()
@@ -89,22 +116,49 @@ class PendingFile:
 
     def commit(self) -> None:
         self.prepare()
+        if self.device is not None:
+            self._write_through()
+            return
         try:
-            os.replace(self.tmp, self.path)
+            os.replace(self.tmp, self.target)
         except BaseException:
             self.discard()
             raise
         self.tmp = None
 
+    def _write_through(self) -> None:
+        device, self.device = self.device, None
+        try:
+            self.fh.seek(0)
+            _copy(self.fh, device)
+            device.flush()
+            try:
+                os.fsync(device.fileno())
+            except OSError as exc:  # a pipe, a terminal, /dev/null: nothing to sync
+                if exc.errno not in _NO_SYNC:
+                    raise
+        finally:
+            try:
+                self.fh.close()
+            finally:
+                device.close()
+
     def discard(self) -> None:
         """Remove the temporary file (nothing, once committed), even when
-        closing it fails (what was buffered could not be written)."""
+        closing it fails (what was buffered could not be written).  A target
+        written through gets nothing."""
         try:
             self.fh.close()
         except OSError:
             pass
         finally:
             self._remove()
+            device, self.device = self.device, None
+            if device is not None:  # nothing was written to it: closing writes nothing
+                try:
+                    device.close()
+                except OSError:
+                    pass
 
     def _remove(self) -> None:
         if self.tmp is None:
@@ -114,6 +168,46 @@ class PendingFile:
         except OSError:
             pass
         self.tmp = None
+
+
+_NO_SYNC = {errno.EINVAL, errno.EROFS, getattr(errno, "ENOTSUP", errno.EINVAL),
+            getattr(errno, "EOPNOTSUPP", errno.EINVAL)}
+
+
+def _open_target(path: str) -> tuple[str, int | None]:
+    """Where an output for ``path`` goes: ``(file, None)`` for a regular
+    file (or none yet) to be replaced through a temporary file, the links
+    to it followed; ``(path, fd)`` for a device or a pipe to be written
+    through, already open.  Raises :class:`OSError` for anything else."""
+    try:
+        st = os.stat(path)  # the kernel follows the links (even /proc/self/fd/N, which realpath cannot)
+    except FileNotFoundError:  # a new file, or the one a dangling link names
+        return os.path.realpath(path), None
+    if stat.S_ISREG(st.st_mode):
+        real = os.path.realpath(path)
+        try:
+            same = os.path.samestat(os.stat(real), st)
+        except OSError:
+            same = False
+        if not same:  # e.g. /proc/self/fd/N for a deleted file
+            raise OSError(errno.ENOENT, "the link does not name a file that can be replaced", path)
+        return real, None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    if stat.S_ISBLK(st.st_mode):  # a disk: a claim file written over it would destroy it
+        raise OSError(errno.EINVAL, "Is a block device", path)
+    if not (stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode)):
+        raise OSError(errno.EINVAL, "Is a socket" if stat.S_ISSOCK(st.st_mode) else "Not a file", path)
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    if regular:  # it became a regular file meanwhile: replace it after all, never write into it
+        os.close(fd)
+        return _open_target(path)
+    return path, fd
 
 
 _serial = itertools.count(1)
@@ -129,7 +223,8 @@ class OutputError(Exception):
 
 
 def atomic_write(path: str, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write ``path`` through a temporary file in its folder, then rename."""
+    """Write ``path`` through a temporary file in its folder, then rename
+    (a device or a pipe is written through instead: see :class:`PendingFile`)."""
     out = PendingFile(path)
     try:
         write(out.fh)
