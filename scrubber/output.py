@@ -7,7 +7,11 @@ interchange and the others to the first.  Each output is a valid interchange
 of its own: the envelopes, the transaction header and the HL loops above a
 claim are written to an output only when a claim goes there; HL numbers and
 parent links are rebuilt per output; SE01, GE01 and IEA01 are recounted;
-control numbers are kept.  Segments are written as received, or rewritten by
+control numbers are kept.  No segment is dropped: an HL loop that closes
+(at the next HL that is not its child, or at the end of its transaction)
+with no claim written under it goes to the first output then, in place, with
+the loops above it that this output lacks; so does a transaction header that
+no claim took.  Segments are written as received, or rewritten by
 :mod:`scrubber.fixes` (the one byte writer); memory holds the header and HL
 loops of the open transaction, never its claims.
 """
@@ -22,6 +26,8 @@ from .x12.envelope import Envelope
 from .x12.tokenizer import Segment, join
 
 Write = Callable[[bytes], object]
+
+_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 
 
 _CHUNK = 1 << 18  # bytes gathered before one write to the output
@@ -64,14 +70,16 @@ class DirectOutput:
 
 class _Loop(Record):
     """One HL loop of the open transaction: the HL and the segments before its
-    first claim or child loop."""
+    first claim or child loop, and the outputs it has been written to."""
 
-    __slots__ = ("hl_id", "parent", "segments")
+    __slots__ = ("hl_id", "parent", "segments", "sinks")
 
-    def __init__(self, hl_id: str, parent: str, segments: list[Segment] | None = None):
+    def __init__(self, hl_id: str, parent: str, segments: list[Segment] | None = None,
+                 sinks: list | None = None):
         self.hl_id = hl_id
         self.parent = parent
         self.segments = [] if segments is None else segments
+        self.sinks = [] if sinks is None else sinks  # the _Sinks it has been written to
 
 
 class _Sink:
@@ -83,6 +91,7 @@ class _Sink:
         self.bytes = 0
         self.isa = self.gs = self.st = False
         self.hl: dict[str, str] = {}  # received HL id -> this output's HL id
+        self.hl_count = 0  # HL loops written in this output's open transaction
 
     def put(self, seg: Segment) -> None:
         edits = [e for p in self.env.feed(seg) for e in p.edits]
@@ -102,6 +111,7 @@ class SplitOutput:
         self.loops: dict[str, _Loop] = {}
         self.current: list[Segment] | None = None  # where context segments go
         self.loop: _Loop | None = None
+        self.open: list[_Loop] = []  # the loops not yet closed, in input order
         self.passthrough = False  # a transaction that is not a 5010 837: all to the clean output
 
     @property
@@ -109,11 +119,15 @@ class SplitOutput:
         return self.sinks[0].bytes
 
     def flush(self) -> None:
-        """Nothing is held back: each segment is written as it comes."""
+        """The end of the input: what a transaction left open holds goes out
+        (claims are written as they come)."""
+        self._end_transaction()
 
     def segment(self, seg: Segment, kind: str | None) -> None:
         tag = seg.tag
         clean = self.sinks[0]
+        if tag in _ENVELOPE:
+            self._end_transaction()  # (SE, or a transaction whose SE is missing)
         if tag == "ISA":
             self.isa, self.gs = seg, None
             for s in self.sinks:
@@ -123,10 +137,10 @@ class SplitOutput:
             for s in self.sinks:
                 s.gs = s.st = False
         elif tag == "ST":
-            self.header, self.loops, self.loop = [seg], {}, None
+            self.header, self.loops, self.loop, self.open = [seg], {}, None, []
             self.current = self.header
             for s in self.sinks:
-                s.st, s.hl = False, {}
+                s.st, s.hl, s.hl_count = False, {}, 0
             self.passthrough = kind is None
             if self.passthrough:
                 self._open(clean)
@@ -138,15 +152,16 @@ class SplitOutput:
             for s in written:
                 s.put(seg)
                 setattr(s, level, False)
-            if tag == "SE":
-                self.current, self.passthrough = None, False
         elif self.passthrough or self.current is None:
             if self.current is None and not clean.isa and self.isa is not None:
                 self._envelopes(clean)
             clean.put(seg)
         elif tag == "HL":
-            loop = self.loop = _Loop(seg.element(1), seg.element(2), [seg])
+            loop = _Loop(seg.element(1), seg.element(2), [seg])
+            self._close(self._ancestors(loop))
+            self.loop = loop
             self.loops[loop.hl_id] = loop
+            self.open.append(loop)
             self.current = loop.segments
         else:
             self.current.append(seg)
@@ -154,25 +169,67 @@ class SplitOutput:
     def claim(self, segments: list[Segment], rejected: bool) -> None:
         sink = self.sinks[1 if rejected else 0]
         self._open(sink)
+        self._chain(sink, self.loop)
+        for seg in segments:
+            sink.put(seg)
+
+    def _chain(self, sink: _Sink, loop: _Loop | None) -> None:
+        """Write ``loop`` and the loops above it that ``sink`` lacks, outermost
+        first, with HL01/HL02 renumbered for ``sink``."""
         chain = []
-        loop = self.loop
         seen = set()
-        while loop is not None and loop.hl_id not in sink.hl and loop.hl_id not in seen:
+        while loop is not None and sink not in loop.sinks and loop.hl_id not in seen:
             seen.add(loop.hl_id)
             chain.append(loop)
             loop = self.loops.get(loop.parent)
         for loop in reversed(chain):
-            new_id = str(len(sink.hl) + 1)
+            sink.hl_count += 1
+            new_id = str(sink.hl_count)
             parent = sink.hl.get(loop.parent, "")
             sink.hl[loop.hl_id] = new_id
+            loop.sinks.append(sink)
             hl = loop.segments[0]
             if hl.element(1) != new_id or hl.element(2) != parent:
                 hl = rewrite(hl, [SetValue(hl, 1, None, new_id), SetValue(hl, 2, None, parent)])
             sink.put(hl)
             for seg in loop.segments[1:]:
                 sink.put(seg)
-        for seg in segments:
-            sink.put(seg)
+
+    def _ancestors(self, loop: _Loop) -> list[_Loop]:
+        """The loops above ``loop`` (by its HL02, then theirs)."""
+        found: list[_Loop] = []
+        seen = {loop.hl_id}
+        parent = self.loops.get(loop.parent)
+        while parent is not None and parent.hl_id not in seen:
+            seen.add(parent.hl_id)
+            found.append(parent)
+            parent = self.loops.get(parent.parent)
+        return found
+
+    def _close(self, keep: list[_Loop]) -> None:
+        """Close the open loops not in ``keep``: one that no output has
+        taken (no claim was written under it) goes to the clean output now,
+        with the loops above it that output lacks."""
+        kept = [lp for lp in self.open if lp in keep]  # (a _Loop compares by identity)
+        closing = [lp for lp in self.open if lp not in keep]
+        self.open = kept
+        clean = self.sinks[0]
+        for loop in closing:
+            if not loop.sinks:
+                self._open(clean)
+                self._chain(clean, loop)
+
+    def _end_transaction(self) -> None:
+        """The open transaction ends (its SE, an envelope segment in place of
+        its SE, or the end of the input): every loop closes, and a header no
+        claim took goes to the clean output."""
+        if self.current is not None and not self.passthrough:
+            self._close([])
+            if not any(s.st for s in self.sinks):
+                self._open(self.sinks[0])
+        self.current = self.loop = None
+        self.open = []
+        self.passthrough = False
 
     def _envelopes(self, sink: _Sink) -> None:
         if not sink.isa and self.isa is not None:
