@@ -14,8 +14,12 @@ its segment by our numbering (``segment_index``: ISA = 1, every segment of
 the file counted, as in the rest of the log), with ``interchange`` (ISA13),
 ``transaction`` (ST02), and ``claim_id`` / ``claim_index`` / ``line_number``
 when the segment is inside a claim.  The message starts with pyx12's own
-error level and code.  Values of segments that carry patient data
-(:data:`REDACTED_SEGMENTS`) are never quoted.
+error level and code.  No patient data: pyx12 quotes values and whole
+segments in its messages, and those are masked (:func:`.locate.redact`);
+only values of :data:`QUOTABLE_SEGMENTS` (envelope, counters, service line
+codes and amounts, NDC) that look like codes, counts, amounts or dates stay,
+in the message and in ``original``.  The ``segment`` field holds a
+well-formed segment id or "", never an ill-formed id.
 
 A transaction pyx12 has no map for (e.g. 005010X222A2, or a 270) gives one
 IG004 *warning*: the file may well be valid, it just was not validated, and
@@ -39,12 +43,14 @@ from typing import BinaryIO, Iterator
 from ..findings import ERROR, Finding
 from ..x12.tokenizer import Segment, X12Error, tokenize
 from .codes import CHECKS, ELEMENT, ENVELOPE, NO_MAP, SEGMENT, VALIDATOR_FAILED
-from .locate import REDACTED_SEGMENTS, Place, contexts, redact
+from .locate import (QUOTABLE_SEGMENTS, REDACTED_SEGMENTS, Place, contexts, quotable, redact, safe_element_ref,
+                     safe_segment_id, scrub_free_text, short_code)
 from .errors import RawError
 from .feed import Feed, Tokens
 from .runner import run_pyx12
 
-__all__ = ["CHECKS", "REDACTED_SEGMENTS", "Validation", "ack_path_for", "validate", "validate_file"]
+__all__ = ["CHECKS", "QUOTABLE_SEGMENTS", "REDACTED_SEGMENTS", "Validation", "ack_path_for", "validate",
+           "validate_file"]
 
 _LEVEL = {"isa": "interchange", "gs": "group", "st": "transaction", "seg": "segment", "ele": "element"}
 _MAP_NOT_FOUND = re.compile(r"icvn=(\S*?),\s*fic=(\S*?),\s*vriic=(\S*?)(?:,|$)")
@@ -141,8 +147,8 @@ def _finding(code: str, message: str, index: int | None, places: dict[int, Place
         interchange=place.interchange if place else "", transaction=place.transaction if place else "",
         claim_id=place.claim_id if place else "", claim_index=place.claim_index if place else None,
         line_number=place.line_number if place else "",
-        segment=place.segment.tag if place else "", segment_index=index,
-        element=element, original=original,
+        segment=safe_segment_id(place.segment.tag) if place else "", segment_index=index,
+        element=safe_element_ref(element), original=original,
     )
 
 
@@ -160,9 +166,18 @@ def _error_finding(feed: Feed, e: RawError, places: dict[int, Place], file: str)
     if not element and e.level == "seg" and seg is not None:
         m = re.search(rf"\(({re.escape(seg.tag)}\d{{2}}(?:-\d+)?)\)", e.text)
         element = _our_ref(m.group(1)) if m else ""
-    secret = seg is not None and (seg.tag in REDACTED_SEGMENTS or e.seg_id in REDACTED_SEGMENTS)
-    text = redact(e.text, e.value, seg) if secret else e.text
-    original = "" if secret else (e.value or "")
+    # values are quoted only from a segment that carries none of a patient's
+    # (and pyx12 filed the error under such a segment), and only when they look
+    # like codes; never the value of an element that should not be there
+    codes = (seg is not None and seg.tag in QUOTABLE_SEGMENTS and (not e.seg_id or e.seg_id in QUOTABLE_SEGMENTS))
+    # a short code that is not in its code list (SBR09 "QQ") names no one
+    bad_code = (seg is not None and safe_segment_id(seg.tag) and seg.tag not in REDACTED_SEGMENTS
+                and e.seg_id not in REDACTED_SEGMENTS and e.code == "7" and "is not a valid code for" in e.text
+                and short_code(e.value))
+    text = redact(e.text, e.value, seg, quote_codes=codes, keep_value=e.value if bad_code else None)
+    # too many elements or components: the value is out of place, whatever it is
+    extra = e.text.startswith("Too many") or (e.level != "seg" and e.code == "3")
+    original = e.value if not extra and ((codes and quotable(e.value)) or bad_code) else ""
     return _finding(code, f"pyx12 {_LEVEL[e.level]} error {e.code}: {text}", index, places, file,
                     element, original)
 
@@ -190,7 +205,9 @@ def _failure_finding(kind: str, feed: Feed | None, message: str, line: int, plac
     if kind == "unreadable":
         return _finding(ENVELOPE, f"pyx12 cannot read this interchange ({message}): {span} not validated",
                         index, places, file)
-    return _finding(VALIDATOR_FAILED, f"pyx12 failed ({message}): {span} not validated", index, places, file)
+    # an exception's text may quote a value: quoted text is masked
+    return _finding(VALIDATOR_FAILED, f"pyx12 failed ({scrub_free_text(message)}): {span} not validated", index,
+                    places, file)
 
 
 def _unique_interchanges(acks: list[str]) -> list[str]:

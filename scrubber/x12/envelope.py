@@ -8,9 +8,18 @@ trailer; everything else is reported.  It knows nothing about claims.
 
 Findings are returned as :class:`Problem` tuples; the pipeline adds the file
 and claim context.
+
+No patient data in a problem: a segment is named by its id and its position,
+never by its content.  A segment whose id is ill-formed (a wrong element
+separator, a segment terminator inside a name) may hold a name or a member
+id where its id should be, so its text is never quoted: the message says
+what is wrong and where (byte offset), and the problem's segment stands in
+with an empty id (:class:`Unnamed`).  Values of trailers (counts, control
+numbers) are quoted only when they look like counts and control numbers.
 """
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from ..fixes.edit import SetValue
@@ -71,10 +80,76 @@ def _valid_tag(tag: str) -> bool:
     return ok
 
 
+# what may be quoted of an ill-formed id: a plausible id before a non-alphanumeric byte
+_LEADING_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}(?![A-Za-z0-9])")
+_COUNT = re.compile(r"[0-9]{1,10}\Z")
+_CONTROL = re.compile(r"[A-Za-z0-9]{1,9}\Z")
+
+
+def describe_id(tag: str, separator: str = "*") -> str:
+    """What is wrong with an ill-formed segment id, quoting none of its text
+    (it may be a piece of a name), except a plausible id (two or three
+    upper-case letters and digits) followed by a non-alphanumeric byte, as
+    in ``NM1|IL|...`` read with the separator ``*``."""
+    if not tag:
+        return "the segment id is empty"
+    m = _LEADING_ID.match(tag)
+    if m and len(tag) > m.end():
+        c = tag[m.end()]
+        if c.isascii() and c.isprintable():
+            return f"it starts {m.group()!r} followed by {c!r}, not the element separator {separator!r}"
+    return f"an ill-formed id of {len(tag)} characters, not shown"
+
+
+def shown_count(value: str) -> str:
+    """A trailer's count as it may be quoted: digits only."""
+    return value if _COUNT.match(value) else ""
+
+
+def shown_control(value: str) -> str:
+    """A control number as it may be quoted: one to nine letters and digits."""
+    return value if _CONTROL.match(value.strip()) else ""
+
+
+class Unnamed:
+    """Stands for a segment with an ill-formed id in a :class:`Problem`: the
+    finding built from it names the segment by ``tag`` (empty: the ill-formed
+    id is never written) and places it by ``received.index``, as for any
+    segment.  It keeps no byte of the segment's content."""
+
+    __slots__ = ("index", "offset", "inserted", "terminator")
+    tag = ""
+
+    def __init__(self, seg: Segment):
+        seg = seg.received
+        self.index = seg.index
+        self.offset = seg.offset
+        self.inserted = seg.inserted
+        self.terminator = seg.terminator
+
+    @property
+    def received(self) -> "Unnamed":
+        return self
+
+    @property
+    def origin(self) -> None:
+        return None
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Unnamed({self.index}, byte {self.offset})"
+
+
+def named(seg: Segment | None):
+    """``seg``, or an :class:`Unnamed` stand-in when its id is ill-formed."""
+    if seg is None or seg.__class__ is Unnamed or _valid_tag(seg.tag):
+        return seg
+    return Unnamed(seg)
+
+
 class Problem(NamedTuple):
     code: str
     message: str
-    segment: Segment | None
+    segment: Segment | Unnamed | None  # never one with an ill-formed id: see :func:`named`
     element: str = ""
     original: str = ""
     corrected: str = ""
@@ -107,14 +182,15 @@ class Envelope:
         self.st: _Open | None = None
         self.last: Segment | None = None
 
-    # the control numbers of the envelopes now open (for locating findings)
+    # the control numbers of the envelopes now open (for locating findings);
+    # "" when one does not look like a control number
     @property
     def interchange(self) -> str:
-        return self.isa.control if self.isa else ""
+        return shown_control(self.isa.control) if self.isa else ""
 
     @property
     def transaction(self) -> str:
-        return self.st.control if self.st else ""
+        return shown_control(self.st.control) if self.st else ""
 
     @property
     def transaction_header(self) -> Segment | None:
@@ -141,10 +217,24 @@ class Envelope:
         self.last = seg
         if seg.is_empty:
             # not a segment: not counted in SE01, kept as received
-            problems.append(Problem("ENV007", "empty segment (two terminators in a row)", seg))
+            problems.append(Problem("ENV007", "empty segment (two terminators in a row)", named(seg)))
             return problems
         if not _valid_tag(tag):
-            problems.append(Problem("ENV008", f"segment id {tag[:10]!r} is not a valid X12 segment id", seg))
+            # its text may be a piece of a name or an id: described, never quoted
+            unnamed = Unnamed(seg)
+            where = "" if seg.inserted else f" (byte {unnamed.offset})"
+            problems.append(Problem("ENV008", "segment id not valid X12: "
+                                              f"{describe_id(tag, seg.delims.element.decode('latin-1'))}{where}",
+                                    unnamed))
+            if self.isa is None:
+                problems.append(Problem("ENV009", "a segment with an ill-formed id outside an ISA/IEA interchange",
+                                        unnamed))
+            elif self.st is None:
+                problems.append(Problem("ENV009", "a segment with an ill-formed id outside an ST/SE transaction",
+                                        unnamed))
+            else:
+                self._count(seg)
+            return problems
         if tag == "ISA":
             self._close_all(seg, problems, "a new ISA")
             self.isa = _Open(seg, seg.element(13).strip())
@@ -163,7 +253,7 @@ class Envelope:
             return self._close_gs(seg, problems)
         if tag == "ST":
             if self.st:
-                problems.append(Problem("ENV003", f"ST {self.st.control} has no SE before the next ST", seg))
+                problems.append(Problem("ENV003", f"ST {_ctl(self.st.control)} has no SE before the next ST", seg))
             if self.gs is None:
                 problems.append(Problem("ENV009", "ST outside a GS/GE group", seg))
             self.st = _Open(seg, seg.element(2), 1, 1)
@@ -221,28 +311,28 @@ class Envelope:
     def finish(self) -> list[Problem]:
         """The end of the file: every open envelope is unclosed."""
         problems: list[Problem] = []
-        self._close_all(self.last, problems, "the end of the file", code="ENV012")
+        self._close_all(named(self.last), problems, "the end of the file", code="ENV012")
         return problems
 
     # -- closing -----------------------------------------------------------
     def _close_all(self, seg, problems, where, code="ENV001") -> None:
         if self.st:
             problems.append(Problem(code if code == "ENV012" else "ENV003",
-                                    f"ST {self.st.control} has no SE before {where}", seg))
+                                    f"ST {_ctl(self.st.control)} has no SE before {where}", seg))
             self.st = None
         if self.gs:
             problems.append(Problem(code if code == "ENV012" else "ENV003",
-                                    f"GS {self.gs.control} has no GE before {where}", seg))
+                                    f"GS {_ctl(self.gs.control)} has no GE before {where}", seg))
             self.gs = None
         if self.isa:
-            problems.append(Problem(code, f"ISA {self.isa.control} has no IEA before {where}", seg))
+            problems.append(Problem(code, f"ISA {_ctl(self.isa.control)} has no IEA before {where}", seg))
             self.isa = None
 
     def _unclosed_gs(self, seg, problems) -> None:
         if self.st:
-            problems.append(Problem("ENV003", f"ST {self.st.control} has no SE", seg))
+            problems.append(Problem("ENV003", f"ST {_ctl(self.st.control)} has no SE", seg))
             self.st = None
-        problems.append(Problem("ENV003", f"GS {self.gs.control} has no GE", seg))
+        problems.append(Problem("ENV003", f"GS {_ctl(self.gs.control)} has no GE", seg))
         if self.isa:
             self.isa.count += 1
             self.isa.received += 1
@@ -265,7 +355,7 @@ class Envelope:
             problems.append(Problem("ENV002", "GE without an open GS", seg))
             return problems
         if self.st:
-            problems.append(Problem("ENV003", f"ST {self.st.control} has no SE before GE", seg))
+            problems.append(Problem("ENV003", f"ST {_ctl(self.st.control)} has no SE before GE", seg))
             self.st = None
         gs, self.gs = self.gs, None
         if self.isa:
@@ -296,25 +386,37 @@ def _fix_trailer(seg: Segment, tag: str, opened: "_Open", problems: list[Problem
     have_count = seg.element(1)
     want_count = str(opened.count)
     if have_count != want_count:
+        # a count is quoted only when it is one: the element may hold anything
+        shown = shown_count(have_count)
         if have_count == str(opened.received):
             code, msg = "ENV006", f"{tag}01 recounted from {have_count} to {want_count} after the scrubber's edits"
         else:
             code = "ENV005"
-            msg = f"{tag}01 is {have_count or 'empty'} but the {_counted(tag)} count is {opened.received}"
+            what = shown or ("empty" if not have_count else "not a number")
+            msg = f"{tag}01 is {what} but the {_counted(tag)} count is {opened.received}"
             if opened.received != opened.count:
                 msg += f" ({want_count} after the scrubber's edits)"
             msg += "; recounted"
         edit = SetValue(seg, 1, None, want_count)
         edits.append(edit)
-        problems.append(Problem(code, msg, seg, f"{tag}01", have_count, want_count, True, (edit,)))
+        problems.append(Problem(code, msg, seg, f"{tag}01", shown, want_count, True, (edit,)))
     have_ctl = seg.element(2)
     control = opened.control
     if (have_ctl.strip() if tag == "IEA" else have_ctl) != control:
         edit = SetValue(seg, 2, None, control)
         edits.append(edit)
-        problems.append(Problem("ENV004", f"{tag}02 {have_ctl!r} does not match the header's {control!r}",
-                                seg, f"{tag}02", have_ctl, control, True, (edit,)))
+        shown, want = shown_control(have_ctl), shown_control(control)
+        problems.append(Problem("ENV004", f"{tag}02 {_ctl(have_ctl, True)} does not match the header's "
+                                          f"{_ctl(control, True)}",
+                                seg, f"{tag}02", shown, want, True, (edit,)))
     return problems
+
+
+def _ctl(value: str, quoted: bool = False) -> str:
+    """A control number in a message: quoted only when it looks like one."""
+    if shown_control(value):
+        return repr(value) if quoted else value
+    return "(empty)" if not value.strip() else "(not a control number, not shown)"
 
 
 def _counted(tag: str) -> str:
