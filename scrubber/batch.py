@@ -12,12 +12,13 @@ window of a few inputs per worker the largest is started first
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import sys
 from typing import Iterable, Iterator, NamedTuple
 
-from .files import STDIO, Outcome, scrub_file
-from .findings import Finding
+from .files import FAILED, STDIO, Outcome, scrub_file
+from .findings import ERROR, Finding
 from .pipeline import Scrubber
 
 
@@ -196,8 +197,30 @@ def _init_worker(settings: Settings) -> None:
     """A worker's scrubber: the parent's when the worker was forked from it
     (it is already in memory), else built from the settings."""
     global _worker_scrubber
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
     _worker_scrubber = _inherited if _inherited is not None else settings.scrubber()
     settle_memory()
+
+
+class _Stopped(SystemExit):
+    """Raised in a worker by a signal to stop."""
+
+
+def _stop(signum, frame) -> None:
+    """A worker told to stop (Ctrl-C, or the command line ending early):
+    leave quietly, through the handlers that remove an unfinished output,
+    and without a traceback.  A second signal (Ctrl-C reaches the workers
+    and the command line, which then stops them too) must not cut that
+    clean-up short."""
+    for other in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(other, _stopping)
+    raise _Stopped(128 + signum)
+
+
+def _stopping(signum, frame) -> None:
+    """Already stopping: a further signal changes nothing.  (Not SIG_IGN: a
+    signal already on its way would then raise an error of its own.)"""
 
 
 def settle_memory() -> None:
@@ -212,13 +235,29 @@ def settle_memory() -> None:
     gc.set_threshold(10_000, 50, 50)
 
 
+def _run_in_worker(job: Job) -> tuple[Outcome, list[Finding]]:
+    """A job in a worker process.  Stopped in the middle, the worker ends
+    once the job's outputs are cleaned up: the pool would otherwise take the
+    exception as the job's result and wait for the next one."""
+    try:
+        return _run_one(job)
+    except _Stopped as stop:
+        os._exit(stop.code)
+
+
 def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, list[Finding]]:
     s = scrubber or _worker_scrubber
     findings: list[Finding] = []
     outcome = scrub_file(s, job.path, job.output, findings.append, check=job.check, reject=job.reject,
                          backup=job.backup, diff_to=sys.stdout if job.diff else None)
-    if (job.validate or job.ack) and outcome.status != "failed":
-        findings.extend(_validate(job, s))
+    if (job.validate or job.ack) and outcome.status != FAILED:
+        try:
+            findings.extend(_validate(job, s))
+        except OSError as exc:  # the 999 cannot be written: this file fails, the batch goes on
+            outcome.status = FAILED
+            outcome.error = f"cannot write {job.ack}: {exc.strerror or exc}"
+            findings.append(Finding(code="FILE001", severity=ERROR, message=outcome.error, file=outcome.path,
+                                    profile=s.profile.name))
     return outcome, findings
 
 
@@ -259,15 +298,37 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
     workers = min(workers, len(jobs), os.cpu_count() or 1) or 1
     try:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-            futures = {i: pool.submit(_run_one, jobs[i]) for i in largest_first(jobs, WINDOW_PER_WORKER * workers)}
+            futures = {i: pool.submit(_run_in_worker, jobs[i]) for i in largest_first(jobs, WINDOW_PER_WORKER * workers)}
             try:
                 for i in range(len(jobs)):
                     yield futures.pop(i).result()
-            finally:  # an error, Ctrl-C or a consumer that stops: the jobs not yet started are not run
+            except BaseException:  # an error, Ctrl-C, SIGTERM or a consumer that stops early
                 for future in futures.values():
-                    future.cancel()
+                    future.cancel()  # the jobs not yet started are not run
+                _stop_workers(pool)  # and the running ones end, each removing its unfinished output
+                raise
     finally:
         _inherited = None
+
+
+def _stop_workers(pool, grace: float = 10.0) -> None:
+    """SIGTERM to the pool's worker processes (the executor offers no public
+    way to stop a running job); each removes its unfinished output and ends.
+    One that has not ended after ``grace`` seconds is killed, so that the
+    pool's shutdown never waits on it."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        try:
+            process.terminate()
+        except OSError:
+            pass
+    for process in processes:
+        try:
+            process.join(grace)
+            if process.is_alive():
+                process.kill()
+        except (OSError, ValueError, AssertionError):
+            pass
 
 
 # Jobs are reordered only within windows of this many per worker: the results

@@ -25,6 +25,7 @@ class _Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        previous = _on_sigterm(_interrupt)  # SIGTERM ends a run as Ctrl-C does: cleaned up, exit 2
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -37,7 +38,23 @@ class _Group(click.Group):
         except click.exceptions.Abort:
             click.echo("scrubber: aborted", err=True)
             sys.exit(EXIT_FAILED)
+        finally:
+            _on_sigterm(previous)
         sys.exit(EXIT_CLEAN)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _on_sigterm(handler):
+    """Set the SIGTERM handler (where this thread may); returns the one before."""
+    import signal
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # not the main thread
+        return handler
 
 
 @click.group(cls=_Group)
@@ -115,7 +132,10 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
         sys.exit(EXIT_FAILED)
     for folder in (output_dir, reject_dir, ack_dir):
         if folder:
-            os.makedirs(folder, exist_ok=True)
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as exc:
+                raise click.UsageError(f"cannot make the folder {folder}: {exc.strerror or exc}")
 
     log_stream = _open_log(log_path)
     log = open_writer(log_format, log_stream) if log_stream else open_writer("text", sys.stderr)
@@ -172,10 +192,14 @@ class _progress:
 def _open_log(path):
     if path is None:
         return None
+    # A file name that is not valid UTF-8 (kept by Python as surrogates) is
+    # written escaped, never as a failure.
     if path == STDIO:
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="backslashreplace")
         return sys.stdout
     try:
-        return open(path, "w", encoding="utf-8", newline="")
+        return open(path, "w", encoding="utf-8", errors="backslashreplace", newline="")
     except OSError as exc:
         raise click.UsageError(f"cannot write the log {path}: {exc.strerror}")
 
