@@ -252,7 +252,12 @@ def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, list[
                          backup=job.backup, diff_to=sys.stdout if job.diff else None)
     if (job.validate or job.ack) and outcome.status != FAILED:
         try:
-            findings.extend(_validate(job, s))
+            checked = _validate(job, s)
+            findings.extend(checked)
+            for f in checked:  # pyx12's errors count as the scrubber's own do (exit code, summary)
+                outcome.stats.findings[f.code] += 1
+                if f.remains:
+                    outcome.stats.errors_remaining += 1
         except OSError as exc:  # the 999 cannot be written: this file fails, the batch goes on
             outcome.status = FAILED
             outcome.error = f"cannot write {job.ack}: {exc.strerror or exc}"

@@ -34,6 +34,8 @@ _TRAILERS = frozenset({"SE", "GE", "IEA"})
 
 NOTICES = {
     "TXN001": ("info", "A transaction that is not a 5010 837P or 837I is passed through unchanged."),
+    "TXN002": ("error", "The file holds no 5010 837P or 837I transaction: nothing in it was checked (it is "
+                        "passed through unchanged)."),
     "INT001": ("error", "A rule failed on this claim; the claim is passed through unchanged."),
 }
 
@@ -212,7 +214,8 @@ class Scrubber:
                 for issue in rule.check(claim, ctx):
                     found.append((issue, rule.code))
             except Exception as exc:  # a rule bug must not stop the file
-                found.append((Issue(f"rule {rule.code} failed: {type(exc).__name__}: {exc}", segment=claim.clm),
+                # (the exception's type only: its text may quote a value of the claim)
+                found.append((Issue(f"rule {rule.code} failed: {type(exc).__name__}", segment=claim.clm),
                               "INT001"))
         return found
 
@@ -227,6 +230,8 @@ class _Run:
         self.stream = ClaimStream()
         self.env = Envelope()  # checks the input's envelopes; reports and fixes
         self.output = DirectOutput(out.write) if rejects is None else SplitOutput(out.write, rejects.write)
+        self.claim_transactions = 0  # 5010 837P/837I transactions seen
+        self.other_transaction: Segment | None = None  # the first ST of any other kind
 
     # -- emitting ------------------------------------------------------------
     def emit(self, f: Finding) -> None:
@@ -344,9 +349,13 @@ class _Run:
                 seg = rewrite(seg, edits)
             for p in problems:
                 self.problem(p, where if tag in _TRAILERS else None)
-        if tag == "ST" and self.stream.kind is None:
-            self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
-                                   "is not a 5010 837P/837I: passed through unchanged", seg))
+        if tag == "ST":
+            if self.stream.kind is not None:
+                self.claim_transactions += 1
+            else:
+                self.other_transaction = self.other_transaction or seg
+                self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
+                                       "is not a 5010 837P/837I: passed through unchanged", seg))
         self.output.segment(seg, self.stream.kind)
 
     def put_claim(self, segments: list[Segment], rejected: bool = False) -> None:
@@ -360,6 +369,10 @@ class _Run:
     def finish(self) -> None:
         for p in self.env.finish():
             self.problem(p)
+        st = self.other_transaction
+        if st is not None and not self.claim_transactions:  # not a claim file: a person must look
+            self.emit(self.finding("TXN002", self.s.profile.severity("TXN002", ERROR), "no 5010 837P or 837I transaction in the file: nothing was "
+                                   "checked, and it is passed through unchanged", st))
         self.output.flush()
         self.stats.bytes_out = self.output.bytes
 

@@ -163,15 +163,32 @@ def test_wrong_delimiters_refused_clearly(tmp_path, run):
     assert r.exit_code == 2 and "separator" in r.output and str(src) in r.output
 
 
-def test_non_837_passes_through_untouched(tmp_path, run):
+def test_non_837_passes_through_untouched_and_says_so(tmp_path, run):
+    """A file with no 837 in it is not lost (it goes out as received), but
+    nothing in it was checked: an error a person must look at, exit 1."""
     data = interchange().replace(b"837*0001*005010X222A1", b"835*0001*005010X221A1")
     src = tmp_path / "e.835"
     src.write_bytes(data)
     out, log = tmp_path / "o", tmp_path / "l.jsonl"
     r = run("scrub", str(src), "-o", str(out), "--log", str(log))
-    assert r.exit_code == 0
+    assert r.exit_code == 1
     assert out.read_bytes() == data
-    assert json.loads(log.read_text())["code"] == "TXN001"
+    records = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [(f["code"], f["severity"], f["segment"], f["segment_index"]) for f in records] == [
+        ("TXN001", "info", "ST", 3), ("TXN002", "error", "ST", 3)]
+    assert "nothing was checked" in records[1]["message"]
+
+
+def test_a_non_837_transaction_beside_an_837_is_only_noted(tmp_path, run):
+    claims = claim_file()
+    other = interchange().replace(b"837*0001*005010X222A1", b"835*0001*005010X221A1")
+    src = tmp_path / "mixed.x12"
+    src.write_bytes(claims + other)
+    out, log = tmp_path / "o", tmp_path / "l.jsonl"
+    r = run("scrub", str(src), "-o", str(out), "--log", str(log))
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes() == claims + other
+    assert [json.loads(x)["code"] for x in log.read_text().splitlines()] == ["TXN001"]
 
 
 def test_stdin_to_stdout(run):

@@ -336,3 +336,24 @@ def test_safe_in_threads_and_processes():
     ctx = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=ctx) as pool:
         assert list(pool.map(_codes_and_places, inputs)) == expected
+
+
+def test_pyx12_errors_count_for_the_exit_code_and_the_summary(tmp_path):
+    """An error only pyx12 finds (a name longer than NM103 allows) is an
+    error that remains: exit 1, counted in the summary."""
+    from click.testing import CliRunner
+
+    from scrubber.cli import main
+
+    from pathlib import Path
+
+    data = (Path(__file__).resolve().parents[1] / "edi_samples" / "837p-clean.x12").read_bytes()
+    start = data.index(b"NM1*IL*1*") + len(b"NM1*IL*1*")
+    end = data.index(b"*", start)
+    src = tmp_path / "long-name.x12"
+    src.write_bytes(data[:start] + b"X" * 71 + data[end:])
+    plain = CliRunner().invoke(main, ["scrub", str(src), "-o", str(tmp_path / "a.x12")])
+    assert plain.exit_code == 0, plain.output  # the scrubber's own rules have nothing to say
+    r = CliRunner().invoke(main, ["scrub", str(src), "-o", str(tmp_path / "b.x12"), "--validate"])
+    assert r.exit_code == 1, r.output
+    assert "1 error(s) remain" in r.output and "IG" in r.output.splitlines()[-1]
