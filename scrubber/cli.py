@@ -13,6 +13,7 @@ from .files import FAILED, STDIO
 from .findings import FIELD_NAMES
 from .pipeline import NOTICES
 from .report import FORMATS, open_writer, summary_lines
+from .report.writers import printable
 from .rules import RULES
 from .x12.envelope import CHECKS
 
@@ -30,10 +31,10 @@ class _Group(click.Group):
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             where = f" (see 'scrubber {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
-            click.echo(f"scrubber: {exc.format_message()}{where}", err=True)
+            click.echo(printable(f"scrubber: {exc.format_message()}{where}"), err=True)
             sys.exit(EXIT_FAILED)
         except click.ClickException as exc:
-            click.echo(f"scrubber: {exc.format_message()}", err=True)
+            click.echo(printable(f"scrubber: {exc.format_message()}"), err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             click.echo("scrubber: aborted", err=True)
@@ -128,7 +129,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
         scrubber = settings.scrubber()  # bad reference data or profiles stop the run here, once
         settle_memory()
     except (RefDataError, ProfileError) as exc:
-        click.echo(f"scrubber: {exc}", err=True)
+        click.echo(printable(f"scrubber: {exc}"), err=True)
         sys.exit(EXIT_FAILED)
     for folder in (output_dir, reject_dir, ack_dir):
         if folder:
@@ -146,7 +147,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
             for f in findings:
                 log.write(f)
             if outcome.status == FAILED and log_stream is not None:
-                click.echo(f"scrubber: {outcome.path}: {outcome.error}", err=True)
+                click.echo(printable(f"scrubber: {outcome.path}: {outcome.error}"), err=True)
             outcomes.append(outcome)
             bar.update(outcomes)
     finally:
@@ -243,7 +244,7 @@ def profiles(ctx, profile_dir):
     try:
         found = profile_set(profile_dir)
     except ProfileError as exc:
-        click.echo(f"scrubber: {exc}", err=True)
+        click.echo(printable(f"scrubber: {exc}"), err=True)
         sys.exit(EXIT_FAILED)
     for line in listing(found):
         click.echo(line)
@@ -263,7 +264,7 @@ def profiles_check(profile_ref, fmt):
     try:
         profile = load_profile(profile_ref)
     except ProfileError as exc:
-        click.echo(f"scrubber: {exc}", err=True)
+        click.echo(printable(f"scrubber: {exc}"), err=True)
         sys.exit(EXIT_FAILED)
     if fmt == "json":
         click.echo(json.dumps(profile_dict(profile), indent=2))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from .writers import printable
+
 
 def summary_lines(files: int, failed: int, stats_list) -> list[str]:
     claims = sum(s.claims for s in stats_list)
@@ -22,4 +24,4 @@ def summary_lines(files: int, failed: int, stats_list) -> list[str]:
     ]
     if by_code:
         lines.append("findings by code: " + ", ".join(f"{c} {n}" for c, n in sorted(by_code.items())))
-    return lines
+    return [printable(line) for line in lines]

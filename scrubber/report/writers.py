@@ -3,9 +3,35 @@ so a log of any length is written without holding it in memory."""
 from __future__ import annotations
 
 import json
+import re
 from typing import TextIO
 
 from ..findings import FIELD_NAMES, Finding
+
+# Characters that must never reach a terminal or a log raw: C0 controls (tab and
+# newline included), DEL, C1 controls and the Unicode line/paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match) -> str:
+    return repr(match.group())[1:-1]  # '\n', '\x1b', '\x00', '\u2028' as Python writes them
+
+
+# What json.dumps(ensure_ascii=False) leaves raw but some line readers take as a break
+_LINE_BREAKING = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def _json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def printable(text: str) -> str:
+    """*text* with every control character written as a visible backslash escape
+    (as :func:`repr` does, without the quotes), so it stays one line and cannot
+    drive a terminal.  Printable text, non-ASCII included, is returned as is."""
+    if text.isprintable():  # the usual case: one fast scan, no copy
+        return text
+    return _CONTROL.sub(_escape, text)  # (other unprintables, e.g. surrogates, are left to the stream)
 
 
 class JsonlWriter:
@@ -15,14 +41,18 @@ class JsonlWriter:
         self.stream = stream
 
     def write(self, f: Finding) -> None:
-        self.stream.write(json.dumps(f.to_dict(), ensure_ascii=False) + "\n")
+        line = json.dumps(f.to_dict(), ensure_ascii=False)
+        if not line.isprintable():  # DEL, C1 or U+2028/9 (JSON leaves them raw): escaped, so that
+            line = _LINE_BREAKING.sub(_json_escape, line)  # no line reader splits a record
+        self.stream.write(line + "\n")
 
     def close(self) -> None:
         self.stream.flush()
 
 
 class CsvWriter:
-    """CSV with a header row of :data:`FIELD_NAMES`."""
+    """CSV with a header row of :data:`FIELD_NAMES`; control characters in a
+    field (from a file name or segment contents) are escaped with :func:`printable`."""
 
     def __init__(self, stream: TextIO):
         import csv  # here: only a CSV log needs it
@@ -34,6 +64,9 @@ class CsvWriter:
     def write(self, f: Finding) -> None:
         row = f.to_dict()
         row["fixed"] = "true" if f.fixed else "false"
+        for key, value in row.items():
+            if value.__class__ is str and not value.isprintable():
+                row[key] = _CONTROL.sub(_escape, value)
         self.writer.writerow(row)
 
     def close(self) -> None:
@@ -41,7 +74,7 @@ class CsvWriter:
 
 
 class TextWriter:
-    """One human line per finding, for a terminal."""
+    """One human line per finding, for a terminal (control characters escaped)."""
 
     def __init__(self, stream: TextIO):
         self.stream = stream
@@ -66,7 +99,7 @@ def format_text(f: Finding) -> str:
         parts.append(f.element or f.segment)
     ctx = f" [{', '.join(parts)}]" if parts else ""
     state = " (fixed)" if f.fixed else ""
-    return f"{where}: {f.code} {f.severity}{state}{ctx}: {f.message}"
+    return printable(f"{where}: {f.code} {f.severity}{state}{ctx}: {f.message}")
 
 
 FORMATS = {"jsonl": JsonlWriter, "csv": CsvWriter, "text": TextWriter}
