@@ -81,9 +81,8 @@ def _valid_tag(tag: str) -> bool:
 
 
 # what may be quoted of an ill-formed id: a plausible id before a non-alphanumeric byte
-_LEADING_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}(?![A-Za-z0-9])")
-_COUNT = re.compile(r"[0-9]{1,10}\Z")
-_CONTROL = re.compile(r"[A-Za-z0-9]{1,9}\Z")
+# (compiled on first use, by re's cache: only a file with such an id needs it)
+_LEADING_ID = r"[A-Z][A-Z0-9]{1,2}(?![A-Za-z0-9])"
 
 
 def describe_id(tag: str, separator: str = "*") -> str:
@@ -93,7 +92,7 @@ def describe_id(tag: str, separator: str = "*") -> str:
     in ``NM1|IL|...`` read with the separator ``*``."""
     if not tag:
         return "the segment id is empty"
-    m = _LEADING_ID.match(tag)
+    m = re.match(_LEADING_ID, tag)
     if m and len(tag) > m.end():
         c = tag[m.end()]
         if c.isascii() and c.isprintable():
@@ -103,12 +102,13 @@ def describe_id(tag: str, separator: str = "*") -> str:
 
 def shown_count(value: str) -> str:
     """A trailer's count as it may be quoted: digits only."""
-    return value if _COUNT.match(value) else ""
+    return value if 0 < len(value) <= 10 and value.isascii() and value.isdigit() else ""
 
 
 def shown_control(value: str) -> str:
     """A control number as it may be quoted: one to nine letters and digits."""
-    return value if _CONTROL.match(value.strip()) else ""
+    text = value.strip()
+    return value if 0 < len(text) <= 9 and text.isascii() and text.isalnum() else ""
 
 
 class Unnamed:
