@@ -307,10 +307,11 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
             try:
                 for i in range(len(jobs)):
                     yield futures.pop(i).result()
-            except BaseException:  # an error, Ctrl-C, SIGTERM or a consumer that stops early
-                for future in futures.values():
-                    future.cancel()  # the jobs not yet started are not run
-                _stop_workers(pool)  # and the running ones end, each removing its unfinished output
+            except BaseException:  # an error, Ctrl-C, SIGTERM or a consumer that stops early:
+                # the workers end, each removing its unfinished output, and no job not yet started
+                # runs.  (Not Future.cancel(): the pool, broken by the stop, would then fail in its
+                # own thread, setting its error on a cancelled future, in Python 3.11.)
+                _stop_workers(pool)
                 raise
     finally:
         _inherited = None
