@@ -42,7 +42,7 @@ ADMIN_I = ["SV2*0335*HC:96409*450*UN*1", f"DTP*472*D8*{DOS}"]
 
 ALL_CODES = sorted([
     "NDC001", "NDC002", "NDC003", "NDC004", "NDC005", "NDC006",
-    "UNT001", "UNT002", "UNT003",
+    "UNT001", "UNT002", "UNT003", "UNT004",
     "JWZ001", "JWZ002", "JWZ003", "JWZ004",
     "MOD001", "MOD002", "DUP001", "NOC001", "COD001", "REV001",
     "POL001", "POL002", "POL003", "POL004", "POL005", "POL006", "POL007", "POL008",
@@ -633,6 +633,25 @@ def test_unt003_good_and_not_for_non_drug_lines():
                         ["SV1*HC:96413*600*MJ*60***1", "DTP*472*D8*20260302"]]))
     r = run(data)
     assert of(r, "UNT003") == []
+    assert_unchanged(data, r)
+
+
+@pytest.mark.parametrize("units, what", [("4O", "not a number"), ("0", "zero or negative"),
+                                         ("-40", "zero or negative"), ("", "missing")])
+def test_unt004_units_that_are_not_a_positive_number(units, what):
+    data = build(claim([drug(charge="4000", units=units, ndc="72893000501", qty="2", mods=("JZ",))]))
+    r = run(data)
+    assert "UNT004" in rule_codes(r)
+    assert_finding(one(r, "UNT004"), code="UNT004", severity="error", element="SV104", original=units,
+                   corrected="", fixed=False, segment="SV1")
+    assert what in one(r, "UNT004").message
+
+
+def test_unt004_good_units_and_not_for_non_drug_lines():
+    data = build(claim([drug(charge="4000", units="40", ndc="72893000501", qty="2", mods=("JZ",)),
+                        ["SV1*HC:96413*600*UN*X***1", "DTP*472*D8*20260302"]]))
+    r = run(data)
+    assert of(r, "UNT004") == []
     assert_unchanged(data, r)
 
 

@@ -217,4 +217,30 @@ class UnitBasis(Rule):
                         line=f.line, original=basis.text, corrected="UN", edits=(set_value(basis, "UN"),))
 
 
-__all__ = ["UnitsMatchNdc", "FractionalUnits", "UnitBasis", "SetValue"]
+@register
+class UnitsAreANumber(Rule):
+    """A drug line's units (SV104 / SV205) are a positive number.
+
+    Bad:  ``SV1*HC:J9307*4000*UN*4O`` (a letter O), ``SV1*HC:J9307*4000*UN*0``, or no units
+    Good: ``SV1*HC:J9307*4000*UN*40``
+    No other units rule can judge such a line, and a payer rejects it.  Not
+    fixed: the right number is the biller's to say.
+    """
+
+    code = "UNT004"
+    name = "units-not-a-number"
+
+    def check(self, claim, ctx):
+        for f in claim_facts(claim, ctx.refdata):
+            if f.billed is not None and f.billed > 0 or f.line.service is None or not f.is_drug:
+                continue
+            units = f.line.units
+            text = units.text
+            what = "missing" if not text.strip() else "zero or negative" if f.billed is not None else "not a number"
+            # the value is quoted only when it is short and printable (a shifted element could hold anything)
+            shown = text if len(text) <= 15 and text.isprintable() else ""
+            yield Issue(f"the units of drug {f.code} are {what}: a positive number is needed", ref=units.ref,
+                        line=f.line, original=shown)
+
+
+__all__ = ["UnitsMatchNdc", "FractionalUnits", "UnitBasis", "UnitsAreANumber", "SetValue"]
