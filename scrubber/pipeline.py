@@ -33,9 +33,10 @@ MAX_PASSES = 6
 _TRAILERS = frozenset({"SE", "GE", "IEA"})
 
 NOTICES = {
-    "TXN001": ("info", "A transaction that is not a 5010 837P or 837I is passed through unchanged."),
+    "TXN001": ("info", "A transaction that is not a 5010 837P or 837I is passed through unchecked (only a wrong "
+                       "envelope count in it is fixed, and logged)."),
     "TXN002": ("error", "The file holds no 5010 837P or 837I transaction: nothing in it was checked (it is "
-                        "passed through unchanged)."),
+                        "passed through unchecked)."),
     "INT001": ("error", "A rule failed on this claim; the claim is passed through unchanged."),
 }
 
@@ -355,7 +356,7 @@ class _Run:
             else:
                 self.other_transaction = self.other_transaction or seg
                 self.emit(self.finding("TXN001", INFO, f"transaction set {describe_transaction(self.stream.gs, seg)} "
-                                       "is not a 5010 837P/837I: passed through unchanged", seg))
+                                       "is not a 5010 837P/837I: passed through unchecked", seg))
         self.output.segment(seg, self.stream.kind)
 
     def put_claim(self, segments: list[Segment], rejected: bool = False) -> None:
@@ -372,7 +373,7 @@ class _Run:
         st = self.other_transaction
         if st is not None and not self.claim_transactions:  # not a claim file: a person must look
             self.emit(self.finding("TXN002", self.s.profile.severity("TXN002", ERROR), "no 5010 837P or 837I transaction in the file: nothing was "
-                                   "checked, and it is passed through unchanged", st))
+                                   "checked, and it is passed through", st))
         self.output.flush()
         self.stats.bytes_out = self.output.bytes
 
