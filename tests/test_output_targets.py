@@ -63,13 +63,19 @@ class Reader(threading.Thread):
         return self.data
 
 
-@posix_only
-def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
-    src, expected = overbilled(tmp_path)
+def read_pipe(tmp_path):
+    """A named pipe in ``tmp_path`` and a started reader of it."""
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     reader = Reader(fifo)
     reader.start()
+    return fifo, reader
+
+
+@posix_only
+def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
+    src, expected = overbilled(tmp_path)
+    fifo, reader = read_pipe(tmp_path)
     findings = []
     outcome = scrub_file(Scrubber(), str(src), str(fifo), findings.append)
     assert outcome.status == "processed" and outcome.changed and outcome.errors_remaining == 0
@@ -82,10 +88,7 @@ def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
 @posix_only
 def test_a_file_that_fails_sends_nothing_down_the_pipe(tmp_path, monkeypatch):
     src, _ = overbilled(tmp_path)
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    reader = Reader(fifo)
-    reader.start()
+    fifo, reader = read_pipe(tmp_path)
     s = Scrubber()
 
     def dies(inp, out, sink, rejects=None):
@@ -104,10 +107,7 @@ def test_a_file_that_fails_sends_nothing_down_the_pipe(tmp_path, monkeypatch):
 @posix_only
 def test_a_named_pipe_through_the_command_line(tmp_path):
     src, expected = overbilled(tmp_path)
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    reader = Reader(fifo)
-    reader.start()
+    fifo, reader = read_pipe(tmp_path)
     r = CliRunner().invoke(main, ["scrub", str(src), "-o", str(fifo), "--log", os.devnull], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert reader.result() == expected
