@@ -308,9 +308,11 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
                 for i in range(len(jobs)):
                     yield futures.pop(i).result()
             except BaseException:  # an error, Ctrl-C, SIGTERM or a consumer that stops early:
-                # the workers end, each removing its unfinished output, and no job not yet started
-                # runs.  (Not Future.cancel(): the pool, broken by the stop, would then fail in its
-                # own thread, setting its error on a cancelled future, in Python 3.11.)
+                # no job not yet started runs, and the workers end, each removing its unfinished
+                # output.  (The pool cancels the jobs itself: cancelled here, one by one, Python
+                # 3.11's pool, broken by the stop, would fail in its own thread setting its error
+                # on a cancelled future.)
+                pool.shutdown(wait=False, cancel_futures=True)
                 _stop_workers(pool)
                 raise
     finally:

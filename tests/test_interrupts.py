@@ -118,6 +118,9 @@ def test_a_stopped_run_leaves_nothing_behind(tmp_path, jobs, how):
     assert proc.returncode == 2
     assert err.strip().splitlines()[-1] == "scrubber: aborted" and "Traceback" not in err
     assert left == []
-    assert not (out / "big.x12").exists()
+    if (out / "big.x12").exists():  # the stop came after the file was done (a slow machine): whole, then
+        from scrubber import Scrubber
+
+        assert (out / "big.x12").read_bytes() == Scrubber().scrub(before).corrected
     assert not [p for p in out.iterdir() if p.name.startswith(".scrubber-")]
     assert big.read_bytes() == before
