@@ -314,9 +314,22 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
                 # on a cancelled future.)
                 pool.shutdown(wait=False, cancel_futures=True)
                 _stop_workers(pool)
+                _wait_for(pool)
                 raise
     finally:
         _inherited = None
+
+
+def _wait_for(pool) -> None:
+    """The pool's shutdown, done here, whatever interrupts it (a second
+    Ctrl-C): its workers are stopped, so it ends at once, and nothing is
+    left for the interpreter to wait on at exit."""
+    while True:
+        try:
+            pool.shutdown(wait=True)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 def _stop_workers(pool, grace: float = 10.0) -> None:

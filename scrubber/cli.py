@@ -27,6 +27,7 @@ class _Group(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         previous = _on_sigterm(_interrupt)  # SIGTERM ends a run as Ctrl-C does: cleaned up, exit 2
+        previous_int = _on_sigint(None)
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -37,15 +38,46 @@ class _Group(click.Group):
             click.echo(printable(f"scrubber: {exc.format_message()}"), err=True)
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
+            # A second Ctrl-C, while the workers end or the interpreter exits, must not print a
+            # traceback: the run is over, so Ctrl-C and SIGTERM stay without effect from here.
+            _ignore_interrupts()
+            previous = previous_int = None
             click.echo("scrubber: aborted", err=True)
             sys.exit(EXIT_FAILED)
         finally:
-            _on_sigterm(previous)
+            if previous is not None:
+                _on_sigterm(previous)
+                _on_sigint(previous_int)
         sys.exit(EXIT_CLEAN)
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def _ignore_interrupts() -> None:
+    """Until the command returns, Ctrl-C and SIGTERM change nothing: the run
+    is ending.  (A handler that does nothing, not SIG_IGN: a signal already
+    on its way would then raise an error of its own.)"""
+    _on_sigterm(_ignore)
+    _on_sigint(_ignore)
+
+
+def _ignore(signum, frame) -> None:
+    """Already ending."""
+
+
+def _on_sigint(handler):
+    """Set the SIGINT handler (None: leave it); returns the one before."""
+    import signal
+
+    try:
+        before = signal.getsignal(signal.SIGINT)
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+        return before
+    except (ValueError, OSError):  # not the main thread
+        return None
 
 
 def _on_sigterm(handler):

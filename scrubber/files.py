@@ -76,18 +76,21 @@ class PendingFile:
             return
         self.target = target
         folder = os.path.dirname(target)
-        while True:  # a name of our own (short: the target's may be long): this process, a counter, O_EXCL
-            self.tmp = os.path.join(folder, f".scrubber-{os.getpid()}-{next(_serial)}.tmp")
-            try:
-                fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
-            except FileExistsError:  # left by an earlier process of the same id
-                continue
-            break
-        try:
+        fd = None
+        try:  # (all of it: an exception from a signal between two steps must not leave the file)
+            while True:  # a name of our own (short: the target's may be long): this process, a counter, O_EXCL
+                self.tmp = os.path.join(folder, f".scrubber-{os.getpid()}-{next(_serial)}.tmp")
+                try:
+                    fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                                 0o600)
+                except FileExistsError:  # left by an earlier process of the same id
+                    continue
+                break
             os.chmod(self.tmp, _mode_for(target))  # a written file gets the usual mode
             self.fh = os.fdopen(fd, "wb")
         except BaseException:
-            os.close(fd)
+            if fd is not None and not hasattr(self, "fh"):
+                os.close(fd)
             self._remove()
             raise
 
