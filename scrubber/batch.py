@@ -113,8 +113,6 @@ def plan_jobs(paths: list[str], *, output: str | None = None, output_dir: str | 
         backup = None
         if in_place is not None:
             target, backup = path, path + in_place
-        elif target and path != STDIO and target != STDIO and _same_file(path, target):
-            raise PlanError(f"{path}: the output would overwrite the input (use --in-place to mean it)")
         reject = reject_file or (os.path.join(reject_dir, base) if reject_dir else None)
         ack = os.path.join(ack_dir, base + ".999") if ack_dir else None
         jobs.append(Job(path, None if (check or diff) else target, None if (check or diff) else reject,
@@ -151,42 +149,30 @@ def check_targets(jobs: list[Job], log: str | None = None) -> None:
     if len(to_stdout) > 1:
         raise PlanError(f"{' and '.join(to_stdout)} cannot both go to standard output ('-')")
     for path, what, own in written:
-        if path == STDIO or _is_special(path):
-            continue  # a terminal, /dev/null, a pipe: written through, never replaced
-        key = _identity(path)
+        key = None if path == STDIO else _identity(path)
+        if key is None:
+            continue  # standard output, a terminal, /dev/null, a pipe: written through, never replaced
         clash = inputs.get(key)
         if clash is not None and not (own is not None and key == _identity(own.path)):
-            raise PlanError(f"{path}: {what} would overwrite the input {clash}")
+            hint = " (use --in-place to mean it)" if own is None and what == "the corrected file" else ""
+            raise PlanError(f"{path}: {what} would overwrite the input {clash}{hint}")
         if key in seen:
             raise PlanError(f"{path}: {what} and {seen[key]} would be the same file")
         seen[key] = what
 
 
-def _identity(path: str) -> tuple:
+def _identity(path: str) -> tuple | None:
     """What tells two names of one file apart from two files: the inode of
     an existing file (hard and symbolic links included), else the resolved
-    path."""
+    path; None for a character device or a pipe (``/dev/null``,
+    ``/dev/stdout``), which an output writes through, never replaces."""
     try:
         st = os.stat(path)
     except OSError:
         return ("path", os.path.realpath(path))
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+        return None
     return ("inode", st.st_dev, st.st_ino)
-
-
-def _is_special(path: str) -> bool:
-    """A character device or a pipe (``/dev/null``, ``/dev/stdout``)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.exists(b) and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 _worker_scrubber: Scrubber | None = None  # one per worker process

@@ -4,6 +4,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import signal
 import sys
 
 import click
@@ -26,68 +27,52 @@ class _Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        previous = _on_sigterm(_interrupt)  # SIGTERM ends a run as Ctrl-C does: cleaned up, exit 2
-        previous_int = _on_sigint(None)
+        previous = _set_signal(signal.SIGTERM, _interrupt)  # SIGTERM ends a run as Ctrl-C does: exit 2
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             where = f" (see 'scrubber {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
-            click.echo(printable(f"scrubber: {exc.format_message()}{where}"), err=True)
+            _say(f"{exc.format_message()}{where}")
             sys.exit(EXIT_FAILED)
         except click.ClickException as exc:
-            click.echo(printable(f"scrubber: {exc.format_message()}"), err=True)
+            _say(exc.format_message())
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
             # A second Ctrl-C, while the workers end or the interpreter exits, must not print a
             # traceback: the run is over, so Ctrl-C and SIGTERM stay without effect from here.
-            _ignore_interrupts()
-            previous = previous_int = None
-            click.echo("scrubber: aborted", err=True)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                _set_signal(signum, _ignore)
+            previous = None
+            _say("aborted")
             sys.exit(EXIT_FAILED)
         finally:
             if previous is not None:
-                _on_sigterm(previous)
-                _on_sigint(previous_int)
+                _set_signal(signal.SIGTERM, previous)
         sys.exit(EXIT_CLEAN)
+
+
+def _say(text: str) -> None:
+    """One line on stderr, ``scrubber: ...``, control characters escaped."""
+    click.echo(printable(f"scrubber: {text}"), err=True)
 
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _ignore_interrupts() -> None:
-    """Until the command returns, Ctrl-C and SIGTERM change nothing: the run
-    is ending.  (A handler that does nothing, not SIG_IGN: a signal already
-    on its way would then raise an error of its own.)"""
-    _on_sigterm(_ignore)
-    _on_sigint(_ignore)
-
-
 def _ignore(signum, frame) -> None:
-    """Already ending."""
+    """The run is ending: a signal changes nothing.  (A handler that does
+    nothing, not SIG_IGN: a signal already on its way would then raise an
+    error of its own.)"""
 
 
-def _on_sigint(handler):
-    """Set the SIGINT handler (None: leave it); returns the one before."""
-    import signal
-
+def _set_signal(signum, handler):
+    """Set a signal's handler where this thread may; returns the one before
+    (None where it may not)."""
     try:
-        before = signal.getsignal(signal.SIGINT)
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
-        return before
+        return signal.signal(signum, handler)
     except (ValueError, OSError):  # not the main thread
         return None
-
-
-def _on_sigterm(handler):
-    """Set the SIGTERM handler (where this thread may); returns the one before."""
-    import signal
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError):  # not the main thread
-        return handler
 
 
 @click.group(cls=_Group)
@@ -161,7 +146,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
         scrubber = settings.scrubber()  # bad reference data or profiles stop the run here, once
         settle_memory()
     except (RefDataError, ProfileError) as exc:
-        click.echo(printable(f"scrubber: {exc}"), err=True)
+        _say(str(exc))
         sys.exit(EXIT_FAILED)
     for folder in (output_dir, reject_dir, ack_dir):
         if folder:
@@ -179,7 +164,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
             for f in findings:
                 log.write(f)
             if outcome.status == FAILED and log_stream is not None:
-                click.echo(printable(f"scrubber: {outcome.path}: {outcome.error}"), err=True)
+                _say(f"{outcome.path}: {outcome.error}")
             outcomes.append(outcome)
             bar.update(outcomes)
     finally:
@@ -276,7 +261,7 @@ def profiles(ctx, profile_dir):
     try:
         found = profile_set(profile_dir)
     except ProfileError as exc:
-        click.echo(printable(f"scrubber: {exc}"), err=True)
+        _say(str(exc))
         sys.exit(EXIT_FAILED)
     for line in listing(found):
         click.echo(line)
@@ -296,7 +281,7 @@ def profiles_check(profile_ref, fmt):
     try:
         profile = load_profile(profile_ref)
     except ProfileError as exc:
-        click.echo(printable(f"scrubber: {exc}"), err=True)
+        _say(str(exc))
         sys.exit(EXIT_FAILED)
     if fmt == "json":
         click.echo(json.dumps(profile_dict(profile), indent=2))

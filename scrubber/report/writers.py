@@ -65,8 +65,8 @@ class CsvWriter:
         row = f.to_dict()
         row["fixed"] = "true" if f.fixed else "false"
         for key, value in row.items():
-            if value.__class__ is str and not value.isprintable():
-                row[key] = _CONTROL.sub(_escape, value)
+            if value.__class__ is str:
+                row[key] = printable(value)
         self.writer.writerow(row)
 
     def close(self) -> None:

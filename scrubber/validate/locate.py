@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, NamedTuple
 
 from ..claims import ClaimStream
 from ..x12.envelope import describe_id, shown_control
-from ..x12.tokenizer import Segment
+from ..x12.tokenizer import Segment, is_segment_tag
 
 REDACTED_SEGMENTS = frozenset({"NM1", "N3", "N4", "DMG", "REF", "PER", "PAT"})
 """Segments that carry patient data (names, addresses, member and other ids,
@@ -74,8 +74,6 @@ def contexts(tokens: Iterable[Segment], wanted: set[int]) -> dict[int, Place]:
     return out
 
 
-# a segment id, as the envelope checks it
-_SEG_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 # an element reference as our findings write it: NM103, CTP05-1
 _ELEMENT_REF = re.compile(r"[A-Z][A-Z0-9]{1,2}\d{2}(?:-\d+)?\Z")
 _PARENS = re.compile(r"\(([^()]*)\)")
@@ -127,7 +125,7 @@ def short_code(value: str | None) -> bool:
 def safe_segment_id(tag: str) -> str:
     """A segment id for a finding's ``segment`` field: ``tag`` when it is
     well-formed, else "" (an ill-formed id may be a piece of a name)."""
-    return tag if _SEG_ID.match(tag) else ""
+    return tag if is_segment_tag(tag) else ""
 
 
 def safe_element_ref(ref: str) -> str:
@@ -139,7 +137,7 @@ def safe_element_ref(ref: str) -> str:
 def _values(seg: Segment | None) -> Iterator[str]:
     if seg is None:
         return
-    if not _SEG_ID.match(seg.tag):
+    if not is_segment_tag(seg.tag):
         # an ill-formed id may be the whole segment (a wrong separator) or a
         # piece of a name (a terminator inside it): its words are values
         yield seg.tag
@@ -174,7 +172,7 @@ def redact(message: str, value: str | None, seg: Segment | None, *, quote_codes:
     # the messages about a whole segment or its id: its text is never quoted
     def not_found(m: re.Match) -> str:
         seg_id = m.group(1).split("*", 1)[0]
-        return f"Segment {seg_id if _SEG_ID.match(seg_id) else 'with an ill-formed id'} not found"
+        return f"Segment {seg_id if is_segment_tag(seg_id) else 'with an ill-formed id'} not found"
 
     # (what replaces them is set aside until the end: it is not pyx12's text)
     ours: list[str] = []
@@ -185,7 +183,7 @@ def redact(message: str, value: str | None, seg: Segment | None, *, quote_codes:
 
     def bad_id(m: re.Match) -> str:
         seg_id = m.group(1)
-        what = repr(seg_id) if _SEG_ID.match(seg_id) else f"({_describe_id(seg_id, seg)})"
+        what = repr(seg_id) if is_segment_tag(seg_id) else f"({_describe_id(seg_id, seg)})"
         return aside(f"Segment identifier {what} is invalid")
 
     message = message.replace("\x00", "")
@@ -205,14 +203,14 @@ def redact(message: str, value: str | None, seg: Segment | None, *, quote_codes:
         values.add(value)
     for v in sorted(values, key=len, reverse=True):
         message = message.replace(v, MASK)
-    tag = seg.tag if seg is not None and _SEG_ID.match(seg.tag) else ""
+    tag = seg.tag if seg is not None and is_segment_tag(seg.tag) else ""
     kept = {v for v in _values(seg) if keep(v)} | ({value} if value and keep(value) else set())
 
     # quoted text: names from pyx12's map stay, anything else is a value
     names: list[tuple[int, int]] = [m.span(2) for m in _MAP_NAME.finditer(message)]
 
     def quoted(m: re.Match) -> str:
-        if any(a - 1 == m.start() and b + 1 == m.end() for a, b in names) or _SEG_ID.match(m.group(0)[1:-1]):
+        if any(a - 1 == m.start() and b + 1 == m.end() for a, b in names) or is_segment_tag(m.group(0)[1:-1]):
             return m.group(0)
         return f'"{MASK}"'
 
@@ -240,6 +238,6 @@ def scrub_free_text(message: str) -> str:
     quoted text may be a value, so it is masked, except a segment id."""
     def one(m: re.Match) -> str:
         inner = m.group(0)[1:-1]
-        return m.group(0) if _SEG_ID.match(inner) else f"{m.group(0)[0]}{MASK}{m.group(0)[0]}"
+        return m.group(0) if is_segment_tag(inner) else f"{m.group(0)[0]}{MASK}{m.group(0)[0]}"
 
     return _QUOTED_FREE.sub(one, message)
