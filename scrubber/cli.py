@@ -27,7 +27,8 @@ class _Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        previous = _set_signal(signal.SIGTERM, _interrupt)  # SIGTERM ends a run as Ctrl-C does: exit 2
+        # Ctrl-C and SIGTERM end a run the same way: cleaned up, exit 2
+        previous = {signum: _set_signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
             super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
@@ -38,16 +39,13 @@ class _Group(click.Group):
             _say(exc.format_message())
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
-            # A second Ctrl-C, while the workers end or the interpreter exits, must not print a
-            # traceback: the run is over, so Ctrl-C and SIGTERM stay without effect from here.
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                _set_signal(signum, _ignore)
-            previous = None
+            previous = {}  # the run is over: a further signal stays without effect (see _interrupt)
             _say("aborted")
             sys.exit(EXIT_FAILED)
         finally:
-            if previous is not None:
-                _set_signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                if handler is not None:
+                    _set_signal(signum, handler)
         sys.exit(EXIT_CLEAN)
 
 
@@ -57,6 +55,12 @@ def _say(text: str) -> None:
 
 
 def _interrupt(signum, frame) -> None:
+    """Ctrl-C or SIGTERM: the run ends (as a KeyboardInterrupt, which click
+    reports as aborted).  A second one, while the workers end or the
+    interpreter exits, must not print a traceback: from here on they change
+    nothing."""
+    for other in (signal.SIGINT, signal.SIGTERM):
+        _set_signal(other, _ignore)
     raise KeyboardInterrupt
 
 
