@@ -297,33 +297,42 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
                 # no job not yet started runs, and the workers end, each removing its unfinished
                 # output.  (The pool cancels the jobs itself: cancelled here, one by one, Python
                 # 3.11's pool, broken by the stop, would fail in its own thread setting its error
-                # on a cancelled future.)
+                # on a cancelled future.)  The workers and the pool's thread are taken first:
+                # a shutdown without waiting lets go of both.
+                processes, thread = _workers_and_thread(pool)
                 pool.shutdown(wait=False, cancel_futures=True)
-                _stop_workers(pool)
-                _wait_for(pool)
+                _stop_workers(processes)
+                _wait_for(thread)
                 raise
     finally:
         _inherited = None
 
 
-def _wait_for(pool) -> None:
-    """The pool's shutdown, done here, whatever interrupts it (a second
-    Ctrl-C): its workers are stopped, so it ends at once, and nothing is
-    left for the interpreter to wait on at exit."""
-    while True:
+def _workers_and_thread(pool) -> tuple[list, object]:
+    """The pool's worker processes and the thread that manages them.  The
+    executor offers no public way to stop a running job, nor to wait for
+    its thread once shut down without waiting; these are its (private)
+    attributes, read before that shutdown clears them."""
+    return list((getattr(pool, "_processes", None) or {}).values()), getattr(pool, "_executor_manager_thread", None)
+
+
+def _wait_for(thread) -> None:
+    """The end of the pool's thread, waited for here, whatever interrupts
+    the wait (a second Ctrl-C): its workers are stopped, so it ends at once.
+    Nothing of the pool is left for the interpreter to wait on, or to wake,
+    at exit (waking it while it closes is an error of Python 3.11's own)."""
+    while thread is not None:
         try:
-            pool.shutdown(wait=True)
+            thread.join()
             return
         except KeyboardInterrupt:
             continue
 
 
-def _stop_workers(pool, grace: float = 10.0) -> None:
-    """SIGTERM to the pool's worker processes (the executor offers no public
-    way to stop a running job); each removes its unfinished output and ends.
-    One that has not ended after ``grace`` seconds is killed, so that the
-    pool's shutdown never waits on it."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+def _stop_workers(processes, grace: float = 10.0) -> None:
+    """SIGTERM to the pool's worker processes; each removes its unfinished
+    output and ends.  One that has not ended after ``grace`` seconds is
+    killed, so that the pool's thread never waits on it."""
     for process in processes:
         try:
             process.terminate()

@@ -188,6 +188,46 @@ def test_the_largest_file_is_submitted_first_and_results_keep_input_order(tmp_pa
     assert all(o.status != "failed" for o, _ in done)
 
 
+def test_a_batch_left_early_stops_the_jobs_already_running(tmp_path, monkeypatch):
+    """A consumer that stops (Ctrl-C, SIGTERM, an error writing the log)
+    while a worker is in the middle of a file: that worker is stopped and
+    gone, and so is the pool's thread, before the batch returns.  (A pool
+    shut down without waiting forgets its workers and its thread; stopping
+    those it no longer names stopped nothing: a stopped run went on with
+    the running file to its end, and Python could fail at exit waking the
+    thread as it closed.)"""
+    import threading
+    import time
+
+    from scrubber import batch as batch_module
+
+    real = batch_module._run_one
+
+    def stuck(job, scrubber=None):  # forked workers inherit the patch
+        if job.path.endswith("b-big.x12"):
+            time.sleep(300)
+        return real(job, scrubber)
+
+    monkeypatch.setattr(batch_module, "_run_one", stuck)
+    paths = _batch_of_three(tmp_path)[:2]
+    jobs = [batch_module.Job(p, str(tmp_path / "out" / Path(p).name), None) for p in paths]
+    settings = batch_module.Settings()
+    before = set(threading.enumerate())
+    results = batch_module.run_batch(jobs, settings, workers=2, scrubber=settings.scrubber())
+    try:
+        first = next(results)
+        assert first[0].path == paths[0] and len(multiprocessing.active_children()) == 2
+        t = time.monotonic()
+        results.close()
+        assert time.monotonic() - t < 15
+        assert multiprocessing.active_children() == []
+        assert [t for t in threading.enumerate() if t not in before] == []
+    finally:  # whatever happened, no worker of this test sleeps on
+        for child in multiprocessing.active_children():
+            child.kill()
+    assert not (tmp_path / "out" / "b-big.x12").exists()
+
+
 def test_a_batch_left_early_does_not_run_the_jobs_not_yet_started(tmp_path, monkeypatch):
     """A consumer that stops after the first result (an error writing the
     log, Ctrl-C): the pool does not go on to scrub every remaining file."""
