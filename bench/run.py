@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import io
 import os
 import statistics
 import subprocess

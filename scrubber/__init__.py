@@ -6,9 +6,12 @@ The library call is :func:`scrub`::
     result = scrub(open("claims.837", "rb").read())
     result.corrected   # bytes of the corrected file
     result.findings    # list of Finding records (the error log)
+
+An input that cannot be read as X12 (empty, binary, no ISA, truncated)
+raises :class:`X12Error`, with the byte where the problem is.
 """
 __version__ = "0.1.0"
 
-from .pipeline import Result, Scrubber, scrub  # noqa: E402
+from .pipeline import Result, Scrubber, X12Error, scrub  # noqa: E402
 
-__all__ = ["scrub", "Scrubber", "Result", "__version__"]
+__all__ = ["scrub", "Scrubber", "Result", "X12Error", "__version__"]

@@ -145,7 +145,9 @@ def _pickle():
 
 def _load(path: str, key: tuple):
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # O_NONBLOCK: a FIFO put in the cache's place (by anyone who may write
+        # the folder) must not make the run wait for a writer forever
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return _MISSING
     try:

@@ -21,6 +21,10 @@ from .model import DEFAULT, DrugPolicy, DxPattern, Match, Profile
 from .xmlread import Document, ProfileError
 
 SHIPPED_DIR = Path(__file__).with_name("shipped")
+# The largest counts a <frequency> takes: a hundred years of days, a dose a
+# day over them.
+MAX_DAYS = 36_525
+MAX_DOSES = MAX_DAYS
 _POLICY_FIELDS = set(DrugPolicy._fields)
 
 
@@ -38,11 +42,21 @@ def _is_file(path: Path) -> bool:
     setup cache (the file appearing there later changes the answer).  A file
     that is there is recorded when it is read; its folder is not, so that
     other files written beside a profile (the run's output) leave the cache
-    valid."""
-    if path.is_file():
+    valid.  A path that cannot even be looked at (a folder on the way that
+    may not be searched, a name too long) counts as there: reading it then
+    says why it cannot be read (``Path.is_file`` raises for these)."""
+    try:
+        if path.is_file():
+            return True
+    except OSError:
         return True
     note_dir(path.parent)
     return False
+
+
+def _not_a_file(path: Path) -> str:
+    """Why a profile path that is not a file cannot be used."""
+    return "a folder, not a profile file" if path.is_dir() else "no such profile file"
 
 
 def is_path(ref: str) -> bool:
@@ -82,7 +96,7 @@ def load_profile(ref: str) -> Profile:
         raise ProfileError(ref, 1, 1, f"no shipped profile named {ref!r} (shipped: {', '.join(shipped_names())}; "
                                       "or give a path to an .xml file)") from None
     if not _is_file(path):
-        raise ProfileError(_display(path), 1, 1, "no such profile file")
+        raise ProfileError(_display(path), 1, 1, _not_a_file(path))
     return load_file(path)
 
 
@@ -103,7 +117,8 @@ def load_file(path: Path, _chain: tuple[Path, ...] = ()) -> Profile:
         if target.resolve() == real or target.resolve() in _chain:
             raise doc.error(root, f"extends {ext!r}: the chain of extends comes back to this file", "extends")
         if not _is_file(target):
-            raise doc.error(root, f"extends {ext!r}: no such file {target}", "extends")
+            what = "is a folder, not a profile file" if target.is_dir() else "no such file"
+            raise doc.error(root, f"extends {ext!r}: {what} {target}", "extends")
         parent = load_file(target, _chain + (real,))
     return _Layer(doc, parent).build()
 
@@ -138,7 +153,7 @@ class _Layer:
             if el.get("name"):
                 found["name"] = el.get("name")
             if el.get("source"):
-                found["@drug"] = el.get("source") + ("" if el.get("confirmed") != "false" else " (unconfirmed)")
+                found["@drug"] = el.get("source") + (" (unconfirmed)" if _false(el.get("confirmed")) else "")
             policy_fields.setdefault(key, {}).update(found)
         default_drug, drugs, by_ndc = _resolve(policy_fields)
         text = lambda tag: " ".join(" ".join((e.text or "").split()) for e in _children(root, tag))  # noqa: E731
@@ -169,7 +184,7 @@ class _Layer:
             if rule is None:
                 raise self.doc.error(el, f"{code} is a check of the envelope or the run, not a rule: only its "
                                          "severity can be changed", "enabled")
-            enabled[code] = el.get("enabled") in ("true", "1")
+            enabled[code] = _true(el.get("enabled"))
         if el.get("severity"):
             severities[code] = el.get("severity")
         declared = getattr(rule, "options", None) or {}
@@ -197,9 +212,9 @@ class _Layer:
                 raise self.doc.error(child, f"<{tag}> is given twice in one drug (first on line {seen[tag]})")
             seen[tag] = child.sourceline
             getattr(self, "_el_" + tag.replace("-", "_"))(child, out)
-            if child.get("source") or child.get("confirmed") == "false":
+            if child.get("source") or _false(child.get("confirmed")):
                 src = child.get("source") or "no source given"
-                out["@" + tag] = src + (" (unconfirmed)" if child.get("confirmed") == "false" else "")
+                out["@" + tag] = src + (" (unconfirmed)" if _false(child.get("confirmed")) else "")
         return out
 
     def _el_ndc(self, el, out):
@@ -227,9 +242,23 @@ class _Layer:
             raise self.doc.error(el, "frequency: max-doses and window-days go together",
                                  "max-doses" if doses else "window-days")
         if doses:
-            out["max_doses"], out["window_days"] = int(doses), int(window)
+            out["max_doses"] = self._count(el, "max-doses", MAX_DOSES)
+            out["window_days"] = self._count(el, "window-days", MAX_DAYS)
         if el.get("min-days-between"):
-            out["min_days_between"] = int(el.get("min-days-between"))
+            out["min_days_between"] = self._count(el, "min-days-between", MAX_DAYS)
+
+    def _count(self, el, attr: str, limit: int) -> int:
+        """A positive integer attribute (the schema checked its form) of at
+        most ``limit``: a window of days must stay within the calendar's
+        dates (the rules count back and forward from a date of service), and
+        Python refuses to convert an integer of more than 4300 digits."""
+        text = el.get(attr).strip()
+        digits = text.lstrip("+0") or "0"
+        value = int(digits) if len(digits) <= len(str(limit)) else limit + 1
+        if value > limit:
+            raise self.doc.error(el, f"{attr}: {text[:20]}{'...' if len(text) > 20 else ''} is more than "
+                                     f"the largest allowed, {limit}", attr)
+        return value
 
     def _el_diagnoses(self, el, out):
         found = []
@@ -242,7 +271,7 @@ class _Layer:
         out["diagnoses"] = tuple(found)
 
     def _el_prior_auth(self, el, out):
-        out["prior_auth"] = (el.get("level") or "any") if el.get("required") in ("true", "1") else "none"
+        out["prior_auth"] = (el.get("level") or "any") if _true(el.get("required")) else "none"
 
     def _el_attachment(self, el, out):
         _bool(el, "required", out, "attachment_required")
@@ -276,7 +305,17 @@ def _children(el, tag: str):
 def _bool(el, attr: str, out: dict, name: str) -> None:
     v = el.get(attr)
     if v is not None:
-        out[name] = v in ("true", "1")
+        out[name] = _true(v)
+
+
+def _true(value: str | None) -> bool:
+    """An xs:boolean that is true.  The schema collapses whitespace first
+    (``required=" true "`` is valid), so the loader must too."""
+    return value is not None and value.strip() in ("true", "1")
+
+
+def _false(value: str | None) -> bool:
+    return value is not None and value.strip() in ("false", "0")
 
 
 def _key_text(key) -> str:

@@ -9,6 +9,8 @@ user profile named ``default`` replaces the shipped one).
 """
 from __future__ import annotations
 
+import os
+
 from ..deps import note_dir
 from .errors import ProfileError
 from .model import Profile
@@ -57,8 +59,12 @@ def profile_set(dirs=()) -> list[Profile]:
     for d in dirs:
         folder = Path(d)
         note_dir(folder)  # a profile added or removed changes the set
-        if not folder.is_dir():
-            raise ProfileError(str(d), 1, 1, "not a folder of profiles")
+        try:
+            if not folder.is_dir():
+                raise ProfileError(str(d), 1, 1, "not a folder of profiles")
+            os.listdir(folder)  # glob passes over a folder it may not read, without a word
+        except OSError as exc:
+            raise ProfileError(str(d), 1, 1, f"cannot read the folder of profiles: {exc.strerror or exc}") from None
         for path in sorted(folder.glob("*.xml")):
             p = load_file(path)
             clash = next((q for q in user if q.name == p.name), None)

@@ -90,7 +90,15 @@ class Document:
                                f"declares an entity {name!r}; a profile may not declare entities: refused")
 
     def _refuse_entities(self) -> None:
-        dtd = self.tree.docinfo.internalDTD
+        """After the parser: what the text search before it missed (it reads
+        the bytes as UTF-8, so a UTF-16 document passes it unseen)."""
+        docinfo = self.tree.docinfo
+        if docinfo.system_url or docinfo.public_id:
+            line, col = self._find("<!DOCTYPE") or (1, 1)
+            kind = "PUBLIC" if docinfo.public_id else "SYSTEM"
+            raise ProfileError(self.display, line, col, f"refers to an external DTD ({kind}); a profile "
+                                                        "takes no DTD: refused, nothing was read from it")
+        dtd = docinfo.internalDTD
         if dtd is None:
             return
         for ent in dtd.iterentities():

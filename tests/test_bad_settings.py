@@ -1,0 +1,141 @@
+"""Bad settings: bad profiles, the setup cache and the library call.
+
+Each refused setting is one ProfileError (file:line:column), never an
+internal exception; a value the schema accepts is read as the schema reads
+it; a cache entry that is not a file never makes a run wait.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+import scrubber
+from scrubber import Scrubber, setup_cache
+from scrubber.profiles import ProfileError, load_file, load_profile, profile_set
+
+LONG = "a" * 300  # longer than a file name may be (NAME_MAX 255)
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding))
+    return p
+
+
+# -- profiles ---------------------------------------------------------------------
+
+def test_booleans_with_spaces_are_read_as_the_schema_reads_them(tmp_path):
+    # xs:boolean collapses whitespace: the schema takes " true ", so the loader must
+    p = write(tmp_path, "p.xml", '<profile name="p"><rules><rule code="NDC004" enabled=" false "/>'
+                                 '<rule code="POL008" enabled=" true "/></rules>'
+                                 '<drug hcpcs="J9307"><ndc required=" 1 "/><prior-auth required=" true "/>'
+                                 '<attachment required="\ttrue\n"/></drug></profile>')
+    profile = load_file(p)
+    drug = profile.drugs["J9307"]
+    assert drug.prior_auth == "any"
+    assert drug.ndc_required is True
+    assert drug.attachment_required is True
+    assert profile.enabled["POL008"] is True
+    assert profile.enabled["NDC004"] is False
+
+
+@pytest.mark.parametrize("attrs", [
+    'max-doses="%s" window-days="7"' % ("9" * 5000),  # more digits than int() converts
+    'max-doses="2" window-days="99999999999999999999"',  # past the calendar: POL006 overflowed
+    'max-doses="2" window-days="1000000"',
+    'min-days-between="%s"' % ("0" * 4400 + "7" * 10),
+])
+def test_frequency_counts_out_of_range_are_refused(tmp_path, attrs):
+    p = write(tmp_path, "p.xml", f'<profile name="p"><drug hcpcs="J9307"><frequency {attrs}/></drug></profile>')
+    with pytest.raises(ProfileError) as exc:
+        load_file(p)
+    assert exc.value.file == "p.xml" or exc.value.file.endswith("p.xml")
+    assert "largest allowed" in exc.value.message
+
+
+def test_frequency_counts_in_range_are_kept(tmp_path):
+    p = write(tmp_path, "p.xml", '<profile name="p"><drug hcpcs="J9307">'
+                                 '<frequency max-doses="+006" window-days=" 49 " min-days-between="7"/></drug></profile>')
+    drug = load_file(p).drugs["J9307"]
+    assert (drug.max_doses, drug.window_days, drug.min_days_between) == (6, 49, 7)
+
+
+@pytest.mark.parametrize("ref", [LONG, LONG + ".xml", f"{LONG}/p.xml"])
+def test_a_profile_name_too_long_is_a_profile_error(ref):
+    with pytest.raises(ProfileError):
+        load_profile(ref)
+
+
+def test_extends_a_name_too_long_is_a_profile_error(tmp_path):
+    p = write(tmp_path, "p.xml", f'<profile name="p" extends="{LONG}.xml"/>')
+    with pytest.raises(ProfileError):
+        load_file(p)
+
+
+def test_a_profile_folder_name_too_long_is_a_profile_error():
+    with pytest.raises(ProfileError):
+        profile_set([LONG])
+
+
+def test_a_folder_given_as_a_profile_is_named_a_folder(tmp_path):
+    (tmp_path / "p.xml").mkdir()
+    with pytest.raises(ProfileError) as exc:
+        load_profile(str(tmp_path / "p.xml"))
+    assert "folder" in exc.value.message
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may read any folder")
+def test_an_unreadable_profile_folder_is_refused(tmp_path):
+    d = tmp_path / "profiles"
+    d.mkdir()
+    write(d, "x.xml", '<profile name="x"><match payer-id="AAA"/></profile>')
+    d.chmod(0o300)
+    try:
+        with pytest.raises(ProfileError):
+            profile_set([str(d)])
+    finally:
+        d.chmod(0o700)
+
+
+def test_an_external_dtd_in_utf16_is_refused(tmp_path):
+    # the text search before the parser reads the bytes as UTF-8 and misses it
+    p = write(tmp_path, "p.xml", '<?xml version="1.0" encoding="UTF-16"?>'
+                                 '<!DOCTYPE profile SYSTEM "file:///etc/hostname"><profile name="p"/>', "utf-16")
+    with pytest.raises(ProfileError) as exc:
+        load_file(p)
+    assert "external DTD" in exc.value.message
+
+
+# -- the setup cache ---------------------------------------------------------------
+
+def test_a_fifo_in_the_cache_files_place_does_not_hang(tmp_path, monkeypatch):
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o700)
+    monkeypatch.delenv("SCRUBBER_CACHE", raising=False)
+    monkeypatch.setenv("SCRUBBER_CACHE_DIR", str(folder))
+    settings = ("review7",)
+    path = setup_cache.cache_file(str(folder), settings)
+    os.mkfifo(path, 0o600)
+    got = []
+    worker = threading.Thread(target=lambda: got.append(setup_cache.cached(settings, lambda: "built")), daemon=True)
+    worker.start()
+    worker.join(15)
+    hung = worker.is_alive()
+    if hung:  # unblock the reader before failing
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(5)
+    assert not hung, "the cache waited for a writer on a FIFO"
+    assert got == ["built"]
+
+
+# -- the library call ----------------------------------------------------------------
+
+def test_the_library_exports_its_exception():
+    assert scrubber.X12Error is scrubber.pipeline.X12Error
+    with pytest.raises(scrubber.X12Error):
+        Scrubber().scrub(b"")
+    with pytest.raises(scrubber.X12Error):
+        Scrubber().scrub(b"\0" * 100)
