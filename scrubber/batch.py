@@ -17,7 +17,7 @@ import stat
 import sys
 from typing import Iterable, Iterator, NamedTuple
 
-from .files import FAILED, STDIO, Outcome, scrub_file
+from .files import FAILED, STDIO, FindingSpool, Outcome, scrub_file
 from .findings import ERROR, Finding
 from .pipeline import Scrubber
 
@@ -221,7 +221,7 @@ def settle_memory() -> None:
     gc.set_threshold(10_000, 50, 50)
 
 
-def _run_in_worker(job: Job) -> tuple[Outcome, list[Finding]]:
+def _run_in_worker(job: Job) -> tuple[Outcome, FindingSpool]:
     """A job in a worker process.  Stopped in the middle, the worker ends
     once the job's outputs are cleaned up: the pool would otherwise take the
     exception as the job's result and wait for the next one."""
@@ -231,9 +231,9 @@ def _run_in_worker(job: Job) -> tuple[Outcome, list[Finding]]:
         os._exit(stop.code)
 
 
-def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, list[Finding]]:
+def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, FindingSpool]:
     s = scrubber or _worker_scrubber
-    findings: list[Finding] = []
+    findings = FindingSpool()
     outcome = scrub_file(s, job.path, job.output, findings.append, check=job.check, reject=job.reject,
                          backup=job.backup, diff_to=sys.stdout if job.diff else None)
     if (job.validate or job.ack) and outcome.status != FAILED:
@@ -264,7 +264,7 @@ def _validate(job: Job, scrubber: Scrubber) -> list[Finding]:
 
 
 def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
-              scrubber: Scrubber | None = None) -> Iterator[tuple[Outcome, list[Finding]]]:
+              scrubber: Scrubber | None = None) -> Iterator[tuple[Outcome, FindingSpool]]:
     """Scrub every job; yields ``(outcome, findings)`` in input order.
 
     With ``workers`` > 1 the files are scrubbed in that many processes; the

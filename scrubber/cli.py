@@ -167,6 +167,7 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
         for outcome, findings in run_batch(planned, settings, jobs, scrubber):
             for f in findings:
                 log.write(f)
+            findings.close()
             if outcome.status == FAILED and log_stream is not None:
                 _say(f"{outcome.path}: {outcome.error}")
             outcomes.append(outcome)

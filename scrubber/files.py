@@ -225,6 +225,116 @@ class OutputError(Exception):
         self.cause = cause
 
 
+class FindingSpool:
+    """Findings held back until a file is done (its findings are logged only
+    once the whole file was read): the first ``keep`` in memory, the rest
+    pickled, a batch at a time, to a temporary file.  A file with millions
+    of findings (every segment out of place) then needs no more memory than
+    one with a few.  Iterating gives them all, in order.
+
+    A spool crosses to another process (a ``--jobs`` worker's results) with
+    its file, which then belongs to the receiving side: :meth:`close`
+    removes it, or the spool's collection does, at the latest when the
+    interpreter ends."""
+
+    KEEP = 4096  # findings kept in memory; the rest go to the file,
+    BATCH = 1024  # this many at a time
+
+    def __init__(self, keep: int | None = None):
+        self._kept: list[Finding] = []
+        self._batch: list[Finding] = []
+        self._keep = self.KEEP if keep is None else keep
+        self._path: str | None = None
+        self._file = None
+        self._remover = None
+        self.count = 0
+
+    def append(self, finding: Finding) -> None:
+        self.count += 1
+        if len(self._kept) < self._keep:
+            self._kept.append(finding)
+            return
+        self._batch.append(finding)
+        if len(self._batch) >= self.BATCH:
+            self._spill()
+
+    def extend(self, findings) -> None:
+        for f in findings:
+            self.append(f)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def _spill(self) -> None:
+        import pickle
+        import tempfile
+
+        try:
+            if self._file is None:
+                fd, self._path = tempfile.mkstemp(prefix="scrubber-findings-", suffix=".pickle")
+                self._file = os.fdopen(fd, "w+b")
+                self._remover = _remover(self, self._path)
+            self._file.seek(0, os.SEEK_END)
+            pickle.dump(self._batch, self._file, pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:
+            raise OutputError("a temporary file for the findings", exc) from None
+        self._batch = []
+
+    def __iter__(self):
+        yield from self._kept
+        if self._path is not None:
+            import pickle
+
+            if self._file is None:  # handed over by another process
+                self._file = open(self._path, "rb")
+            fh = self._file
+            fh.flush()
+            fh.seek(0)
+            while True:
+                try:
+                    batch = pickle.load(fh)
+                except EOFError:
+                    break
+                yield from batch
+        yield from self._batch
+
+    def close(self) -> None:
+        """Let go of the temporary file (removed)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._remover is not None:
+            self._remover()
+
+    def __getstate__(self):
+        # handed to another process: the file is now the receiver's to remove
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self._remover is not None:
+            self._remover.detach()
+            self._remover = None
+        return self._kept, self._batch, self._keep, self._path, self.count
+
+    def __setstate__(self, state) -> None:
+        self._kept, self._batch, self._keep, self._path, self.count = state
+        self._file = None
+        self._remover = _remover(self, self._path) if self._path is not None else None
+
+
+def _remover(spool: FindingSpool, path: str):
+    import weakref
+
+    return weakref.finalize(spool, _remove_quietly, path)
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def atomic_write(path: str, write: Callable[[io.BufferedWriter], None]) -> None:
     """Write ``path`` through a temporary file in its folder, then rename
     (a device or a pipe is written through instead: see :class:`PendingFile`)."""
@@ -291,7 +401,7 @@ def scrub_file(
     """
     name = "<stdin>" if path == STDIO else path
     scrubber.file = name
-    buffered: list[Finding] = []
+    buffered = FindingSpool()
     writes = output is not None and not check
     keep = diff_to is not None  # --diff: what to write is known at the end
 
@@ -352,6 +462,7 @@ def scrub_file(
             sink(f)
         return Outcome(name, PROCESSED, stats, changed)
     finally:
+        buffered.close()
         for w in (out, rejects):
             if isinstance(w, PendingFile):
                 w.discard()  # unless it was committed: nothing is left behind

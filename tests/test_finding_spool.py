@@ -1,0 +1,98 @@
+"""Findings held back until a file is done stay in bounded memory: past a
+few thousand they go to a temporary file, and come back complete and in
+order, in this process or across to another (a --jobs worker's results)."""
+from __future__ import annotations
+
+import json
+import pickle
+import tempfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scrubber.cli import main
+from scrubber.files import FindingSpool
+from scrubber.findings import Finding
+
+ROOT = Path(__file__).resolve().parents[1]
+CLEAN = ROOT / "edi_samples" / "837p-clean.x12"
+
+
+def findings(n: int) -> list[Finding]:
+    return [Finding(code="ENV009", severity="error", message="ZZ outside an ST/SE transaction", segment_index=i)
+            for i in range(n)]
+
+
+@pytest.fixture
+def temp_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("n", [0, 3, 5, 5 + 4, 5 + 4 * 7 + 2])
+def test_everything_comes_back_in_order(temp_dir, n):
+    spool = FindingSpool(keep=5)
+    spool.BATCH = 4
+    want = findings(n)
+    spool.extend(want)
+    assert len(spool) == n
+    assert list(spool) == want
+    assert list(spool) == want  # again: reading does not use it up
+    spilled = list(temp_dir.iterdir())
+    assert len(spilled) == (1 if n >= 5 + 4 else 0)
+    spool.close()
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_only_the_first_are_kept_in_memory(temp_dir):
+    spool = FindingSpool(keep=5)
+    spool.BATCH = 4
+    spool.extend(findings(1000))
+    assert len(spool._kept) == 5 and len(spool._batch) < 4
+    spool.close()
+
+
+def test_a_spool_handed_to_another_process_takes_its_file_with_it(temp_dir):
+    spool = FindingSpool(keep=2)
+    spool.BATCH = 3
+    want = findings(20)
+    spool.extend(want)
+    copy = pickle.loads(pickle.dumps(spool))
+    del spool  # the sender lets go: the file is the receiver's now
+    assert len(list(temp_dir.iterdir())) == 1
+    assert list(copy) == want and len(copy) == 20
+    copy.close()
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_a_spool_never_closed_leaves_no_file_once_collected(temp_dir):
+    spool = FindingSpool(keep=1)
+    spool.BATCH = 1
+    spool.extend(findings(3))
+    assert list(temp_dir.iterdir())
+    del spool
+    assert list(temp_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_with_more_findings_than_are_kept_is_logged_whole(tmp_path, temp_dir, monkeypatch, jobs):
+    """Every stray segment is a finding: the log has each, in order, with
+    the findings spooled to a file in the worker and read in the parent."""
+    monkeypatch.setattr(FindingSpool, "KEEP", 10)
+    monkeypatch.setattr(FindingSpool, "BATCH", 7)
+    isa = CLEAN.read_bytes().split(b"~")[0] + b"~"
+    stray = tmp_path / "stray.x12"
+    stray.write_bytes(isa + b"ZZ*1~" * 500)
+    other = tmp_path / "other.x12"
+    other.write_bytes(CLEAN.read_bytes())
+    log = tmp_path / "log.jsonl"
+    r = CliRunner().invoke(main, ["scrub", str(stray), str(other), "--check", "--log", str(log), "--jobs", jobs])
+    assert r.exit_code == 1, r.output
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    strays = [x for x in records if x["code"] == "ENV009"]
+    assert [x["segment_index"] for x in strays] == list(range(2, 502))
+    assert [x["file"] for x in records] == [str(stray)] * len(records)  # the clean file has no finding
+    assert list(temp_dir.iterdir()) == []
