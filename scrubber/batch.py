@@ -39,6 +39,30 @@ class Settings(NamedTuple):
         refdata, profile, selector = cached(self, self.setup)
         return Scrubber(profile, refdata, selector=selector)
 
+    def selection_problems(self) -> list[str]:
+        """What is wrong with the ``select`` and ``ignore`` values: one that
+        starts no rule's code and no IG code (``--validate``) would select no
+        rule at all (a typo, and the run passes a file full of errors), or
+        turn nothing off."""
+        if not (self.select or self.ignore):
+            return []
+        from .rules import RULES
+        from .validate.codes import CHECKS
+        from .x12.envelope import CHECKS as ENVELOPE
+
+        codes = [r.code for r in RULES] + list(CHECKS)
+        problems = []
+        for p in self.select + self.ignore:
+            if p and any(c.startswith(p) for c in codes):
+                continue
+            if p and any(c.startswith(p) for c in ENVELOPE):
+                problems.append(f"--select/--ignore {p!r} names checks of the envelope, which are always on "
+                                "(a profile may change their severity)")
+            else:
+                problems.append(f"--select/--ignore {p!r} starts no rule's code (see `scrubber rules`) and no "
+                                "IG code")
+        return problems
+
     def setup(self) -> tuple:
         """What the scrubber is made of, built from the files: ``(refdata,
         profile, selector)`` (``selector`` None with one forced profile)."""

@@ -131,7 +131,12 @@ class Scrubber:
 
     # -- public ---------------------------------------------------------------
     def scrub(self, data: bytes | BinaryIO) -> Result:
-        inp = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            inp = io.BytesIO(data)
+        elif isinstance(data, (str, io.TextIOBase)) or not callable(getattr(data, "read", None)):
+            raise TypeError(f"scrub() takes the file's bytes or a binary stream, not {type(data).__name__}")
+        else:
+            inp = data
         out = io.BytesIO()
         findings: list[Finding] = []
         stats = self.scrub_stream(inp, out, findings.append)

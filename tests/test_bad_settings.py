@@ -6,15 +6,20 @@ it; a cache entry that is not a file never makes a run wait.
 """
 from __future__ import annotations
 
+import io
 import os
 import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import scrubber
 from scrubber import Scrubber, setup_cache
+from scrubber.cli import main
 from scrubber.profiles import ProfileError, load_file, load_profile, profile_set
+
+ROOT = Path(__file__).resolve().parents[1]
 
 LONG = "a" * 300  # longer than a file name may be (NAME_MAX 255)
 
@@ -139,3 +144,37 @@ def test_the_library_exports_its_exception():
         Scrubber().scrub(b"")
     with pytest.raises(scrubber.X12Error):
         Scrubber().scrub(b"\0" * 100)
+
+
+@pytest.mark.parametrize("data", ["ISA*00*", io.StringIO("ISA*00*"), None, 42])
+def test_the_library_refuses_what_is_not_bytes_by_name(data):
+    with pytest.raises(TypeError, match=f"bytes or a binary stream, not {type(data).__name__}"):
+        Scrubber().scrub(data)
+
+
+def test_the_library_takes_a_memoryview():
+    data = (ROOT / "edi_samples" / "837p-clean.x12").read_bytes()
+    assert Scrubber().scrub(memoryview(data)).corrected == data
+
+
+# -- --select and --ignore ------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value, says", [
+    ("--select", "XYZ", "starts no rule's code"),
+    ("--select", "ndc", "starts no rule's code"),  # codes are upper case
+    ("--ignore", "", "starts no rule's code"),
+    ("--ignore", "unt", "starts no rule's code"),
+    ("--ignore", "ENV009", "checks of the envelope, which are always on"),
+])
+def test_a_selection_that_names_nothing_is_refused(option, value, says):
+    """A typo in --select would select no rule, and the run would pass a
+    file full of errors with exit 0; in --ignore it would turn nothing off."""
+    r = CliRunner().invoke(main, ["scrub", str(ROOT / "edi_samples" / "837p-j9307-overbilled.x12"), "--check",
+                                  option, value])
+    assert r.exit_code == 2 and says in r.output, r.output
+
+
+@pytest.mark.parametrize("option, value", [("--select", "NDC"), ("--select", "IG0"), ("--ignore", "UNT001")])
+def test_a_selection_of_rules_or_ig_codes_is_taken(option, value):
+    r = CliRunner().invoke(main, ["scrub", str(ROOT / "edi_samples" / "837p-clean.x12"), "--check", option, value])
+    assert r.exit_code == 0, r.output
