@@ -107,6 +107,8 @@ def plan_jobs(paths: list[str], *, output: str | None = None, output_dir: str | 
     """
     if not paths:
         raise PlanError("no input files")
+    if "" in paths:  # (shown as the file's name, it would be mistaken for '-', standard input)
+        raise PlanError("an empty file name among the inputs")
     targets = [bool(output), bool(output_dir), in_place is not None]
     if sum(targets) > 1:
         raise PlanError("use one of -o/--output, --output-dir and --in-place")

@@ -178,3 +178,8 @@ def test_a_selection_that_names_nothing_is_refused(option, value, says):
 def test_a_selection_of_rules_or_ig_codes_is_taken(option, value):
     r = CliRunner().invoke(main, ["scrub", str(ROOT / "edi_samples" / "837p-clean.x12"), "--check", option, value])
     assert r.exit_code == 0, r.output
+
+
+def test_an_empty_input_name_is_a_usage_error():
+    r = CliRunner().invoke(main, ["scrub", "", "--check"])
+    assert r.exit_code == 2 and "an empty file name" in r.output, r.output
