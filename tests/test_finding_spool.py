@@ -24,6 +24,13 @@ def findings(n: int) -> list[Finding]:
             for i in range(n)]
 
 
+def spool_of(want: list[Finding], keep: int, batch: int) -> FindingSpool:
+    spool = FindingSpool(keep=keep)
+    spool.BATCH = batch
+    spool.extend(want)
+    return spool
+
+
 @pytest.fixture
 def temp_dir(tmp_path, monkeypatch):
     folder = tmp_path / "tmp"
@@ -34,10 +41,8 @@ def temp_dir(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("n", [0, 3, 5, 5 + 4, 5 + 4 * 7 + 2])
 def test_everything_comes_back_in_order(temp_dir, n):
-    spool = FindingSpool(keep=5)
-    spool.BATCH = 4
     want = findings(n)
-    spool.extend(want)
+    spool = spool_of(want, keep=5, batch=4)
     assert len(spool) == n
     assert list(spool) == want
     assert list(spool) == want  # again: reading does not use it up
@@ -48,18 +53,14 @@ def test_everything_comes_back_in_order(temp_dir, n):
 
 
 def test_only_the_first_are_kept_in_memory(temp_dir):
-    spool = FindingSpool(keep=5)
-    spool.BATCH = 4
-    spool.extend(findings(1000))
+    spool = spool_of(findings(1000), keep=5, batch=4)
     assert len(spool._kept) == 5 and len(spool._batch) < 4
     spool.close()
 
 
 def test_a_spool_handed_to_another_process_takes_its_file_with_it(temp_dir):
-    spool = FindingSpool(keep=2)
-    spool.BATCH = 3
     want = findings(20)
-    spool.extend(want)
+    spool = spool_of(want, keep=2, batch=3)
     copy = pickle.loads(pickle.dumps(spool))
     del spool  # the sender lets go: the file is the receiver's now
     assert len(list(temp_dir.iterdir())) == 1
@@ -69,9 +70,7 @@ def test_a_spool_handed_to_another_process_takes_its_file_with_it(temp_dir):
 
 
 def test_a_spool_never_closed_leaves_no_file_once_collected(temp_dir):
-    spool = FindingSpool(keep=1)
-    spool.BATCH = 1
-    spool.extend(findings(3))
+    spool = spool_of(findings(3), keep=1, batch=1)
     assert list(temp_dir.iterdir())
     del spool
     assert list(temp_dir.iterdir()) == []
