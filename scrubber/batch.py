@@ -17,7 +17,7 @@ import stat
 import sys
 from typing import Iterable, Iterator, NamedTuple
 
-from .files import FAILED, STDIO, FindingSpool, Outcome, scrub_file
+from .files import FAILED, STDIO, FindingSpool, Outcome, OutputError, scrub_file
 from .findings import ERROR, Finding
 from .pipeline import Scrubber
 
@@ -260,7 +260,7 @@ def _run_in_worker(job: Job) -> tuple[Outcome, FindingSpool]:
 def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, FindingSpool]:
     s = scrubber or _worker_scrubber
     findings = FindingSpool()
-    outcome = scrub_file(s, job.path, job.output, findings.append, check=job.check, reject=job.reject,
+    outcome = scrub_file(s, job.path, job.output, findings, check=job.check, reject=job.reject,
                          backup=job.backup, diff_to=sys.stdout if job.diff else None)
     if (job.validate or job.ack) and outcome.status != FAILED:
         try:
@@ -270,9 +270,9 @@ def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, Findi
                 outcome.stats.findings[f.code] += 1
                 if f.remains:
                     outcome.stats.errors_remaining += 1
-        except OSError as exc:  # the 999 cannot be written: this file fails, the batch goes on
-            outcome.status = FAILED
-            outcome.error = f"cannot write {job.ack}: {exc.strerror or exc}"
+        except (OSError, OutputError) as exc:  # the 999 (or the findings' temporary file) cannot be
+            outcome.status = FAILED  # written: this file fails, the batch goes on
+            outcome.error = str(exc) if isinstance(exc, OutputError) else f"cannot write {job.ack}: {exc.strerror or exc}"
             findings.append(Finding(code="FILE001", severity=ERROR, message=outcome.error, file=outcome.path,
                                     profile=s.profile.name))
     return outcome, findings

@@ -298,6 +298,11 @@ class FindingSpool:
                 yield from batch
         yield from self._batch
 
+    def clear(self) -> None:
+        """Forget every finding (and the temporary file)."""
+        self.close()
+        self._kept, self._batch, self._path, self._remover, self.count = [], [], None, None, 0
+
     def close(self) -> None:
         """Let go of the temporary file (removed)."""
         if self._file is not None:
@@ -384,7 +389,7 @@ def scrub_file(
     scrubber: Scrubber,
     path: str,
     output: str | None,
-    sink: Callable[[Finding], None],
+    sink: Callable[[Finding], None] | FindingSpool,
     *,
     check: bool = False,
     diff_to=None,
@@ -395,13 +400,18 @@ def scrub_file(
 
     The findings go to ``sink`` only when the whole file was read and its
     outputs were written: a file that fails part way gives one finding (code
-    ``FILE001``) and no output.
+    ``FILE001``) and no output.  ``sink`` may be a :class:`FindingSpool`:
+    the findings are held back in it, and it is left with only the FILE001
+    of a file that fails.
     An output file is written while the input is read, beside its path, and
     put in place only at the end.
     """
     name = "<stdin>" if path == STDIO else path
     scrubber.file = name
-    buffered = FindingSpool()
+    own = not isinstance(sink, FindingSpool)  # else the caller's spool holds them
+    buffered = FindingSpool() if own else sink
+    if not own:
+        sink = _failed_into(buffered)
     writes = output is not None and not check
     keep = diff_to is not None  # --diff: what to write is known at the end
 
@@ -458,16 +468,31 @@ def scrub_file(
                 if done:  # (a rename that failed after the other's: both were on disk)
                     message += f"; {', '.join(done)} was written"
                 return failed_outcome(scrubber, name, sink, message, None)
-        for f in buffered:
-            sink(f)
+        if own:
+            for f in buffered:
+                sink(f)
         return Outcome(name, PROCESSED, stats, changed)
     finally:
-        buffered.close()
+        if own:
+            buffered.close()
         for w in (out, rejects):
             if isinstance(w, PendingFile):
                 w.discard()  # unless it was committed: nothing is left behind
             elif w is not None and w is not _DISCARD:
                 w.close()
+
+
+class _failed_into:
+    """The sink of a file's FILE001 when its findings are held in ``spool``:
+    what was held is dropped first (a file that fails gives that finding
+    alone)."""
+
+    def __init__(self, spool: FindingSpool):
+        self.spool = spool
+
+    def __call__(self, finding: Finding) -> None:
+        self.spool.clear()
+        self.spool.append(finding)
 
 
 def _cannot_write(where: str, exc: OSError) -> str:

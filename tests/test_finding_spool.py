@@ -95,3 +95,40 @@ def test_a_file_with_more_findings_than_are_kept_is_logged_whole(tmp_path, temp_
     assert [x["segment_index"] for x in strays] == list(range(2, 502))
     assert [x["file"] for x in records] == [str(stray)] * len(records)  # the clean file has no finding
     assert list(temp_dir.iterdir()) == []
+
+
+def test_a_spool_as_the_sink_holds_a_whole_files_findings(tmp_path, temp_dir):
+    """scrub_file holding the findings in the caller's spool (a worker's)
+    gives what it gives a plain sink, without a second copy."""
+    from scrubber import Scrubber
+    from scrubber.files import scrub_file
+
+    isa = CLEAN.read_bytes().split(b"~")[0] + b"~"
+    stray = tmp_path / "stray.x12"
+    stray.write_bytes(isa + b"ZZ*1~" * 50)
+    plain: list[Finding] = []
+    scrub_file(Scrubber(), str(stray), None, plain.append, check=True)
+    spool = FindingSpool(keep=10)
+    spool.BATCH = 7
+    outcome = scrub_file(Scrubber(), str(stray), None, spool, check=True)
+    assert outcome.status == "processed" and list(spool) == plain and len(plain) > 50
+    spool.close()
+
+
+def test_a_spool_as_the_sink_keeps_only_the_failure_of_a_file_that_fails(tmp_path, temp_dir):
+    from scrubber import Scrubber
+    from scrubber.files import scrub_file
+    from scrubber.x12.tokenizer import X12Error
+
+    class CutShort(Scrubber):
+        def scrub_stream(self, inp, out, sink, rejects=None):
+            for f in findings(30):
+                sink(f)
+            raise X12Error("cut short", 123, 4)
+
+    spool = FindingSpool(keep=10)
+    spool.BATCH = 7
+    outcome = scrub_file(CutShort(), str(CLEAN), None, spool, check=True)
+    assert outcome.status == "failed"
+    assert [(f.code, f.segment_index) for f in spool] == [("FILE001", 4)] and len(spool) == 1
+    assert list(temp_dir.iterdir()) == []  # what was spilled is gone
