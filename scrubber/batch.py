@@ -260,22 +260,37 @@ def _run_in_worker(job: Job) -> tuple[Outcome, FindingSpool]:
 def _run_one(job: Job, scrubber: Scrubber | None = None) -> tuple[Outcome, FindingSpool]:
     s = scrubber or _worker_scrubber
     findings = FindingSpool()
-    outcome = scrub_file(s, job.path, job.output, findings, check=job.check, reject=job.reject,
-                         backup=job.backup, diff_to=sys.stdout if job.diff else None)
-    if (job.validate or job.ack) and outcome.status != FAILED:
-        try:
-            checked = _validate(job, s)
-            findings.extend(checked)
-            for f in checked:  # pyx12's errors count as the scrubber's own do (exit code, summary)
-                outcome.stats.findings[f.code] += 1
-                if f.remains:
-                    outcome.stats.errors_remaining += 1
-        except (OSError, OutputError) as exc:  # the 999 (or the findings' temporary file) cannot be
-            outcome.status = FAILED  # written: this file fails, the batch goes on
-            outcome.error = str(exc) if isinstance(exc, OutputError) else f"cannot write {job.ack}: {exc.strerror or exc}"
-            findings.append(Finding(code="FILE001", severity=ERROR, message=outcome.error, file=outcome.path,
-                                    profile=s.profile.name))
+    try:
+        outcome = scrub_file(s, job.path, job.output, findings, check=job.check, reject=job.reject,
+                             backup=job.backup, diff_to=sys.stdout if job.diff else None)
+        if (job.validate or job.ack) and outcome.status != FAILED:
+            _validated(job, s, outcome, findings)
+    except BaseException:  # stopped (a worker is then ended without the interpreter's exit hooks)
+        findings.close()
+        raise
     return outcome, findings
+
+
+def _validated(job: Job, s: Scrubber, outcome: Outcome, findings: FindingSpool) -> None:
+    """pyx12's findings added to the file's (and counted as the scrubber's
+    own are: exit code, summary); a 999 that cannot be written fails the
+    file, and so does a full disk under the findings (FILE001 alone)."""
+    try:
+        checked = _validate(job, s)
+        findings.extend(checked)
+        for f in checked:
+            outcome.stats.findings[f.code] += 1
+            if f.remains:
+                outcome.stats.errors_remaining += 1
+    except (OSError, OutputError) as exc:  # the batch goes on
+        outcome.status = FAILED
+        if isinstance(exc, OutputError):
+            outcome.error = str(exc)
+            findings.clear()
+        else:
+            outcome.error = f"cannot write {job.ack}: {exc.strerror or exc}"
+        findings.append(Finding(code="FILE001", severity=ERROR, message=outcome.error, file=outcome.path,
+                                profile=s.profile.name))
 
 
 def _validate(job: Job, scrubber: Scrubber) -> list[Finding]:

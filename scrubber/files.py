@@ -230,23 +230,28 @@ class FindingSpool:
     once the whole file was read): the first ``keep`` in memory, the rest
     pickled, a batch at a time, to a temporary file.  A file with millions
     of findings (every segment out of place) then needs no more memory than
-    one with a few.  Iterating gives them all, in order.
+    one with a few.  Iterating gives them all, in order, reading the file
+    afresh each time (not while findings are still being added).
+    :meth:`close` removes the file and empties the spool.
 
-    A spool crosses to another process (a ``--jobs`` worker's results) with
-    its file, which then belongs to the receiving side: :meth:`close`
-    removes it, or the spool's collection does, at the latest when the
-    interpreter ends."""
+    A spool crosses to another process (a ``--jobs`` worker's results) once,
+    with its file, which then belongs to the receiving side: its
+    :meth:`close` removes it, or the spool's collection does, at the latest
+    when that interpreter ends."""
 
     KEEP = 4096  # findings kept in memory; the rest go to the file,
     BATCH = 1024  # this many at a time
 
     def __init__(self, keep: int | None = None):
+        self._keep = self.KEEP if keep is None else keep
+        self._fd: int | None = None  # the file, open for writing
+        self._remover = None
+        self._forget()
+
+    def _forget(self) -> None:
         self._kept: list[Finding] = []
         self._batch: list[Finding] = []
-        self._keep = self.KEEP if keep is None else keep
         self._path: str | None = None
-        self._file = None
-        self._remover = None
         self.count = 0
 
     def append(self, finding: Finding) -> None:
@@ -266,56 +271,71 @@ class FindingSpool:
         return self.count
 
     def _spill(self) -> None:
+        """The batch to the end of the file, whole or not at all (a write cut
+        short by a full disk is taken back, so a reader never meets half a
+        batch); an error is an :class:`OutputError`."""
         import pickle
-        import tempfile
 
+        data = memoryview(pickle.dumps(self._batch, pickle.HIGHEST_PROTOCOL))
         try:
-            if self._file is None:
-                fd, self._path = tempfile.mkstemp(prefix="scrubber-findings-", suffix=".pickle")
-                self._file = os.fdopen(fd, "w+b")
-                self._remover = _remover(self, self._path)
-            self._file.seek(0, os.SEEK_END)
-            pickle.dump(self._batch, self._file, pickle.HIGHEST_PROTOCOL)
+            fd = self._writer()
+            end = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while data:
+                    data = data[os.write(fd, data):]
+            except OSError:
+                os.ftruncate(fd, end)
+                raise
         except OSError as exc:
             raise OutputError("a temporary file for the findings", exc) from None
         self._batch = []
+
+    def _writer(self) -> int:
+        if self._fd is None:
+            if self._path is None:
+                import tempfile
+
+                self._fd, self._path = tempfile.mkstemp(prefix="scrubber-findings-", suffix=".pickle")
+                self._remover = _remover(self, self._path)
+            else:  # a spool handed over by another process, added to here
+                self._fd = os.open(self._path, os.O_WRONLY)
+        return self._fd
 
     def __iter__(self):
         yield from self._kept
         if self._path is not None:
             import pickle
 
-            if self._file is None:  # handed over by another process
-                self._file = open(self._path, "rb")
-            fh = self._file
-            fh.flush()
-            fh.seek(0)
-            while True:
-                try:
-                    batch = pickle.load(fh)
-                except EOFError:
-                    break
-                yield from batch
+            with open(self._path, "rb") as fh:
+                while True:
+                    try:
+                        batch = pickle.load(fh)
+                    except EOFError:
+                        break
+                    yield from batch
         yield from self._batch
 
-    def clear(self) -> None:
-        """Forget every finding (and the temporary file)."""
-        self.close()
-        self._kept, self._batch, self._path, self._remover, self.count = [], [], None, None, 0
-
     def close(self) -> None:
-        """Let go of the temporary file (removed)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Remove the temporary file and forget every finding."""
+        self._let_go()
         if self._remover is not None:
             self._remover()
+            self._remover = None
+        self._forget()
+
+    clear = close
+
+    def _let_go(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
 
     def __getstate__(self):
         # handed to another process: the file is now the receiver's to remove
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._let_go()
         if self._remover is not None:
             self._remover.detach()
             self._remover = None
@@ -323,7 +343,7 @@ class FindingSpool:
 
     def __setstate__(self, state) -> None:
         self._kept, self._batch, self._keep, self._path, self.count = state
-        self._file = None
+        self._fd = None
         self._remover = _remover(self, self._path) if self._path is not None else None
 
 

@@ -3,7 +3,9 @@ few thousand they go to a temporary file, and come back complete and in
 order, in this process or across to another (a --jobs worker's results)."""
 from __future__ import annotations
 
+import errno
 import json
+import os
 import pickle
 import tempfile
 from pathlib import Path
@@ -132,3 +134,85 @@ def test_a_spool_as_the_sink_keeps_only_the_failure_of_a_file_that_fails(tmp_pat
     assert outcome.status == "failed"
     assert [(f.code, f.segment_index) for f in spool] == [("FILE001", 4)] and len(spool) == 1
     assert list(temp_dir.iterdir()) == []  # what was spilled is gone
+
+
+class FullDisk:
+    """os.write that writes ``room`` bytes in all, then fails as a full disk does."""
+
+    def __init__(self, room: int):
+        self.room = room
+        self.real = os.write
+
+    def __call__(self, fd, data):
+        if self.room <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = self.real(fd, bytes(data[: self.room]))
+        self.room -= n
+        return n
+
+
+def test_a_full_disk_takes_back_the_batch_cut_short(temp_dir, monkeypatch):
+    """The batch that did not fit is not left half written: once there is
+    room again, the spool reads back every finding, in order."""
+    from scrubber.files import OutputError
+
+    want = findings(40)
+    spool = spool_of(want[:9], keep=5, batch=4)  # one batch on disk
+    (spilled,) = temp_dir.iterdir()
+    size = spilled.stat().st_size
+    monkeypatch.setattr(os, "write", FullDisk(room=10))
+    with pytest.raises(OutputError, match="a temporary file for the findings: No space left"):
+        spool.extend(want[9:13])
+    assert spilled.stat().st_size == size
+    monkeypatch.undo()
+    spool.extend(want[13:])
+    assert list(spool) == want
+    spool.close()
+    assert list(temp_dir.iterdir()) == [] and list(spool) == [] and len(spool) == 0
+
+
+def test_a_spool_received_from_another_process_can_be_added_to(temp_dir, monkeypatch):
+    monkeypatch.setattr(FindingSpool, "BATCH", 3)  # (the class's: an instance's is not handed over)
+    want = findings(30)
+    spool = pickle.loads(pickle.dumps(spool_of(want[:20], keep=2, batch=3)))
+    spool.extend(want[20:])
+    assert list(spool) == want and len(spool) == 30
+    spool.close()
+    assert list(temp_dir.iterdir()) == []
+
+
+def test_a_job_stopped_in_the_middle_leaves_no_spool_behind(temp_dir, monkeypatch):
+    """A worker stopped by a signal ends without the interpreter's exit
+    hooks: its spool's file is removed on the way out."""
+    from scrubber import Scrubber
+    from scrubber.batch import Job, _run_one
+
+    class Stopped(Scrubber):
+        def scrub_stream(self, inp, out, sink, rejects=None):
+            for f in findings(50):
+                sink(f)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(FindingSpool, "KEEP", 5)
+    monkeypatch.setattr(FindingSpool, "BATCH", 4)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        _run_one(Job(str(CLEAN), None, None, check=True), Stopped())
+    assert list(temp_dir.iterdir()) == []  # (while the traceback, which holds the spool, is alive)
+    del stopped
+
+
+def test_a_full_disk_under_the_validation_findings_fails_the_file_with_one_finding(temp_dir, monkeypatch):
+    from scrubber import Scrubber
+    from scrubber import batch as batch_module
+
+    monkeypatch.setattr(FindingSpool, "KEEP", 5)
+    monkeypatch.setattr(FindingSpool, "BATCH", 4)
+    monkeypatch.setattr(batch_module, "_validate", lambda job, s: findings(30))
+    monkeypatch.setattr(os, "write", FullDisk(room=0))
+    outcome, held = batch_module._run_one(batch_module.Job(str(CLEAN), None, None, check=True, validate=True),
+                                          Scrubber())
+    monkeypatch.undo()
+    assert outcome.status == "failed" and "No space left" in outcome.error
+    assert [f.code for f in held] == ["FILE001"]
+    held.close()
+    assert list(temp_dir.iterdir()) == []
