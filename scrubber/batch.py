@@ -330,8 +330,10 @@ def run_batch(jobs: Iterable[Job], settings: Settings, workers: int = 1,
     workers = min(workers, len(jobs), os.cpu_count() or 1) or 1
     try:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-            futures = {i: pool.submit(_run_in_worker, jobs[i]) for i in largest_first(jobs, WINDOW_PER_WORKER * workers)}
-            try:
+            futures = {}
+            try:  # (a stop while the jobs are being submitted ends the run as well)
+                for i in largest_first(jobs, WINDOW_PER_WORKER * workers):
+                    futures[i] = pool.submit(_run_in_worker, jobs[i])
                 for i in range(len(jobs)):
                     yield futures.pop(i).result()
             except BaseException:  # an error, Ctrl-C, SIGTERM or a consumer that stops early:
@@ -373,7 +375,9 @@ def _wait_for(thread) -> None:
 def _stop_workers(processes, grace: float = 10.0) -> None:
     """SIGTERM to the pool's worker processes; each removes its unfinished
     output and ends.  One that has not ended after ``grace`` seconds is
-    killed, so that the pool's thread never waits on it."""
+    killed, so that the pool's thread never waits on it; so is every one
+    still there after a further Ctrl-C (an impatient user of the library;
+    the command line takes only the first)."""
     for process in processes:
         try:
             process.terminate()
@@ -382,6 +386,11 @@ def _stop_workers(processes, grace: float = 10.0) -> None:
     for process in processes:
         try:
             process.join(grace)
+        except KeyboardInterrupt:
+            grace = 0
+        except (OSError, ValueError, AssertionError):
+            pass
+        try:
             if process.is_alive():
                 process.kill()
         except (OSError, ValueError, AssertionError):

@@ -228,6 +228,74 @@ def test_a_batch_left_early_stops_the_jobs_already_running(tmp_path, monkeypatch
     assert not (tmp_path / "out" / "b-big.x12").exists()
 
 
+def test_a_stop_while_the_jobs_are_submitted_stops_those_already_running(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM while the jobs are being handed to the pool: the
+    jobs already running are stopped, not waited for to their end."""
+    import concurrent.futures.process as pool_module
+    import time
+
+    from scrubber import batch as batch_module
+
+    real = batch_module._run_one
+
+    def slow(job, scrubber=None):  # forked workers inherit the patch
+        time.sleep(60)
+        return real(job, scrubber)
+
+    submit = pool_module.ProcessPoolExecutor.submit
+    submitted = []
+
+    def interrupted(self, *args, **kwargs):
+        if len(submitted) == 2:
+            raise KeyboardInterrupt
+        submitted.append(1)
+        return submit(self, *args, **kwargs)
+
+    monkeypatch.setattr(batch_module, "_run_one", slow)
+    monkeypatch.setattr(pool_module.ProcessPoolExecutor, "submit", interrupted)
+    paths = _batch_of_three(tmp_path)
+    jobs = [batch_module.Job(p, None, None, check=True) for p in paths]
+    settings = batch_module.Settings()
+    t = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(batch_module.run_batch(jobs, settings, workers=2, scrubber=settings.scrubber()))
+        assert time.monotonic() - t < 30
+        assert multiprocessing.active_children() == []
+    finally:
+        for child in multiprocessing.active_children():
+            child.kill()
+
+
+def test_a_further_ctrl_c_while_the_workers_stop_kills_them_at_once():
+    from scrubber.batch import _stop_workers
+
+    class Worker:
+        def __init__(self):
+            self.calls = []
+
+        def terminate(self):
+            self.calls.append("terminate")
+
+        def join(self, timeout=None):
+            self.calls.append(f"join {timeout}")
+            if timeout:
+                raise KeyboardInterrupt
+
+        def is_alive(self):
+            return True
+
+        def kill(self):
+            self.calls.append("kill")
+
+    workers = [Worker(), Worker()]
+    try:
+        _stop_workers(workers, grace=10.0)
+    except KeyboardInterrupt:
+        pytest.fail("the further Ctrl-C cut the stop short: a worker was left running")
+    assert [w.calls for w in workers] == [["terminate", "join 10.0", "kill"], ["terminate", "join 0", "kill"]]
+
+
 def test_a_batch_left_early_does_not_run_the_jobs_not_yet_started(tmp_path, monkeypatch):
     """A consumer that stops after the first result (an error writing the
     log, Ctrl-C): the pool does not go on to scrub every remaining file."""
