@@ -131,8 +131,10 @@ class Scrubber:
 
     # -- public ---------------------------------------------------------------
     def scrub(self, data: bytes | BinaryIO) -> Result:
-        if isinstance(data, (bytes, bytearray, memoryview)):
+        if isinstance(data, (bytes, bytearray)):
             inp = io.BytesIO(data)
+        elif isinstance(data, memoryview):
+            inp = io.BytesIO(data if data.contiguous else data.tobytes())
         elif isinstance(data, (str, io.TextIOBase)) or not callable(getattr(data, "read", None)):
             raise TypeError(f"scrub() takes the file's bytes or a binary stream, not {type(data).__name__}")
         else:

@@ -7,6 +7,8 @@ it; a cache entry that is not a file never makes a run wait.
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import os
 import threading
 from pathlib import Path
@@ -183,3 +185,41 @@ def test_a_selection_of_rules_or_ig_codes_is_taken(option, value):
 def test_an_empty_input_name_is_a_usage_error():
     r = CliRunner().invoke(main, ["scrub", "", "--check"])
     assert r.exit_code == 2 and "an empty file name" in r.output, r.output
+
+
+# -- what a folder of profiles may hold -----------------------------------------------
+
+def _scrub_with_profile_dir(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scrubber", "scrub", str(ROOT / "edi_samples" / "837p-clean.x12"),
+                           "--check", "--profile-dir", str(folder)], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_named_like_a_profile_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "waiting.xml")
+    r = _scrub_with_profile_dir(tmp_path)
+    assert r.returncode == 2 and "waiting.xml:1:1: not a regular file" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_loop_of_symbolic_links_named_like_a_profile_is_one_line(tmp_path):
+    (tmp_path / "loop.xml").symlink_to("loop.xml")
+    r = _scrub_with_profile_dir(tmp_path)
+    assert r.returncode == 2 and "loop.xml:1:1: cannot read the profile" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_the_library_refuses_a_text_stream_it_cannot_tell_by_its_type():
+    import tempfile
+
+    with tempfile.SpooledTemporaryFile(mode="w+") as text:  # not an io.TextIOBase
+        text.write((ROOT / "edi_samples" / "837p-clean.x12").read_text())
+        text.seek(0)
+        with pytest.raises(TypeError, match=r"binary mode \('rb'\)"):
+            Scrubber().scrub(text)
+
+
+def test_the_library_takes_a_memoryview_with_gaps():
+    data = (ROOT / "edi_samples" / "837p-clean.x12").read_bytes()
+    spread = bytes(b for pair in zip(data, data) for b in pair)  # each byte twice
+    assert Scrubber().scrub(memoryview(spread)[::2]).corrected == data

@@ -54,6 +54,15 @@ def _is_file(path: Path) -> bool:
     return False
 
 
+def _resolved(path: Path) -> Path:
+    """The path with its links followed; as given when they loop (Python
+    3.11 raises RuntimeError there; reading the file then says why)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path
+
+
 def _not_a_file(path: Path) -> str:
     """Why a profile path that is not a file cannot be used."""
     return "a folder, not a profile file" if path.is_dir() else "no such profile file"
@@ -102,8 +111,8 @@ def load_profile(ref: str) -> Profile:
 
 def load_file(path: Path, _chain: tuple[Path, ...] = ()) -> Profile:
     path = Path(path)
-    real = path.resolve()
-    doc = Document(path, _display(path))
+    doc = Document(path, _display(path))  # (a loop of symbolic links is refused here, as unreadable)
+    real = _resolved(path)
     root = doc.root
     parent = DEFAULT
     ext = root.get("extends")
@@ -114,7 +123,7 @@ def load_file(path: Path, _chain: tuple[Path, ...] = ()) -> Profile:
             raise doc.error(root, f"extends {ext!r}: no shipped profile of that name "
                                   f"(shipped: {', '.join(shipped_names())}; or a path to an .xml file)",
                             "extends") from None
-        if target.resolve() == real or target.resolve() in _chain:
+        if _resolved(target) == real or _resolved(target) in _chain:
             raise doc.error(root, f"extends {ext!r}: the chain of extends comes back to this file", "extends")
         if not _is_file(target):
             what = "is a folder, not a profile file" if target.is_dir() else "no such file"

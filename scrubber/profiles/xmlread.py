@@ -7,7 +7,9 @@ naming the file, the line and the column.
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from ..deps import memo, note_file
@@ -37,6 +39,27 @@ def schema():
     return etree.XMLSchema(etree.parse(str(SCHEMA_PATH), _parser()))
 
 
+MAX_PROFILE = 16 << 20  # a profile is a few kilobytes; this many bytes is no profile
+
+
+def _read(path: Path, display: str) -> bytes:
+    """The profile's bytes.  Only a regular file is read: a FIFO (say, named
+    ``*.xml`` in a folder of profiles) would make the run wait for a writer
+    forever, and a device could be endless."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise ProfileError(display, 1, 1, "not a regular file (a pipe, a device or a socket): refused")
+            data = fh.read(MAX_PROFILE + 1)
+    except OSError as exc:
+        raise ProfileError(display, 1, 1, f"cannot read the profile: {exc.strerror or exc}") from None
+    if len(data) > MAX_PROFILE:
+        raise ProfileError(display, 1, 1, f"more than {MAX_PROFILE >> 20} MB: not a profile, refused")
+    return data
+
+
 class Document:
     """A parsed, schema-valid profile and its text (for error positions)."""
 
@@ -46,10 +69,7 @@ class Document:
         self.path = path
         self.display = display
         note_file(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ProfileError(display, 1, 1, f"cannot read the profile: {exc.strerror or exc}") from None
+        data = _read(path, display)
         self.lines = data.decode("utf-8", "replace").splitlines()
         self._refuse_declared_entities()
         try:

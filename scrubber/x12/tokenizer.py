@@ -256,6 +256,8 @@ class Tokenizer:
         read = self.stream.read
         chunk_size = self.chunk_size
         buf = read(chunk_size) or b""
+        if not isinstance(buf, (bytes, bytearray)):
+            raise TypeError(f"the stream gave {type(buf).__name__}, not bytes: open the file in binary mode ('rb')")
         base = 0  # absolute offset of buf[0]
         eof = not buf
 
