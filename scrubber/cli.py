@@ -146,8 +146,9 @@ def scrub(inputs, output, output_dir, in_place, log_path, log_format, reject_fil
     except PlanError as exc:
         raise click.UsageError(str(exc))
     settings = Settings(tuple(crosswalk), profile_ref, tuple(profile_dir), tuple(select), tuple(ignore))
-    for problem in settings.selection_problems():
-        raise click.UsageError(problem)
+    problems = settings.selection_problems()
+    if problems:
+        raise click.UsageError(problems[0])
     try:
         scrubber = settings.scrubber()  # bad reference data or profiles stop the run here, once
         settle_memory()

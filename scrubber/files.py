@@ -164,13 +164,9 @@ class PendingFile:
                     pass
 
     def _remove(self) -> None:
-        if self.tmp is None:
-            return
-        try:
-            os.unlink(self.tmp)
-        except OSError:
-            pass
-        self.tmp = None
+        if self.tmp is not None:
+            _remove_quietly(self.tmp)
+            self.tmp = None
 
 
 _NO_SYNC = {errno.EINVAL, errno.EROFS, getattr(errno, "ENOTSUP", errno.EINVAL),

@@ -52,3 +52,22 @@ def refdata():
     from scrubber.refdata import load_refdata
 
     return load_refdata()
+
+
+def dying_scrubber(findings=(), segment_index=None):
+    """A scrubber whose every file fails part way through: it has written
+    the start of an output and passed on ``findings``, then the input goes
+    away (an X12Error at ``segment_index``)."""
+    from scrubber import Scrubber
+    from scrubber.x12.tokenizer import X12Error
+
+    s = Scrubber()
+
+    def dies(inp, out, sink, rejects=None):
+        out.write(b"ISA*partial")
+        for f in findings:
+            sink(f)
+        raise X12Error("the disk went away", 10, segment_index)
+
+    s.scrub_stream = dies
+    return s

@@ -17,6 +17,8 @@ from scrubber.cli import main
 from scrubber.files import FindingSpool
 from scrubber.findings import Finding
 
+from .conftest import dying_scrubber
+
 ROOT = Path(__file__).resolve().parents[1]
 CLEAN = ROOT / "edi_samples" / "837p-clean.x12"
 
@@ -118,19 +120,11 @@ def test_a_spool_as_the_sink_holds_a_whole_files_findings(tmp_path, temp_dir):
 
 
 def test_a_spool_as_the_sink_keeps_only_the_failure_of_a_file_that_fails(tmp_path, temp_dir):
-    from scrubber import Scrubber
     from scrubber.files import scrub_file
-    from scrubber.x12.tokenizer import X12Error
-
-    class CutShort(Scrubber):
-        def scrub_stream(self, inp, out, sink, rejects=None):
-            for f in findings(30):
-                sink(f)
-            raise X12Error("cut short", 123, 4)
 
     spool = FindingSpool(keep=10)
     spool.BATCH = 7
-    outcome = scrub_file(CutShort(), str(CLEAN), None, spool, check=True)
+    outcome = scrub_file(dying_scrubber(findings(30), segment_index=4), str(CLEAN), None, spool, check=True)
     assert outcome.status == "failed"
     assert [(f.code, f.segment_index) for f in spool] == [("FILE001", 4)] and len(spool) == 1
     assert list(temp_dir.iterdir()) == []  # what was spilled is gone

@@ -24,7 +24,7 @@ from scrubber import Scrubber
 from scrubber.files import atomic_write, scrub_file
 from scrubber.x12.tokenizer import X12Error, tokenize
 
-from .conftest import corpus_files
+from .conftest import corpus_files, dying_scrubber
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = [p.read_bytes() for p in sorted((ROOT / "edi_samples").glob("*.x12"))]
@@ -114,25 +114,16 @@ def test_a_crash_during_a_write_leaves_no_partial_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_failure_mid_scrub_leaves_no_output(tmp_path, monkeypatch):
+def test_a_failure_mid_scrub_leaves_no_output(tmp_path):
     src = tmp_path / "in.837"
     src.write_bytes(SEEDS[0])
     out = tmp_path / "out.837"
-    s = Scrubber()
-    real = s.scrub_stream
-
-    def dies(inp, o, sink, rejects=None):
-        o.write(b"ISA*partial")
-        raise X12Error("the disk went away", 10)
-
-    monkeypatch.setattr(s, "scrub_stream", dies)
     findings = []
-    outcome = scrub_file(s, str(src), str(out), findings.append)
+    outcome = scrub_file(dying_scrubber(), str(src), str(out), findings.append)
     assert outcome.status == "failed" and not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["in.837"]  # the output's temporary file is gone too
     assert [f.code for f in findings] == ["FILE001"]
-    monkeypatch.setattr(s, "scrub_stream", real)
-    assert scrub_file(s, str(src), str(out), findings.append).status == "processed" and out.exists()
+    assert scrub_file(Scrubber(), str(src), str(out), findings.append).status == "processed" and out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.837", "out.837"]
 
 

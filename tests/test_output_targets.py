@@ -21,8 +21,8 @@ from click.testing import CliRunner
 from scrubber import Scrubber
 from scrubber.cli import main
 from scrubber.files import atomic_write, scrub_file
-from scrubber.x12.tokenizer import X12Error
 
+from .conftest import dying_scrubber
 from .test_cli import claim_file
 
 FIXED_LINE = b"SV1*HC:J9307:JZ*4000*UN*40***1~"
@@ -86,18 +86,11 @@ def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
 
 
 @posix_only
-def test_a_file_that_fails_sends_nothing_down_the_pipe(tmp_path, monkeypatch):
+def test_a_file_that_fails_sends_nothing_down_the_pipe(tmp_path):
     src, _ = overbilled(tmp_path)
     fifo, reader = read_pipe(tmp_path)
-    s = Scrubber()
-
-    def dies(inp, out, sink, rejects=None):
-        out.write(b"ISA*partial")
-        raise X12Error("the disk went away", 10)
-
-    monkeypatch.setattr(s, "scrub_stream", dies)
     findings = []
-    outcome = scrub_file(s, str(src), str(fifo), findings.append)
+    outcome = scrub_file(dying_scrubber(), str(src), str(fifo), findings.append)
     assert outcome.status == "failed" and [f.code for f in findings] == ["FILE001"]
     assert reader.result() == b""  # the reader sees the end, and no partial file
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)

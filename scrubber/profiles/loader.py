@@ -126,8 +126,7 @@ def load_file(path: Path, _chain: tuple[Path, ...] = ()) -> Profile:
         if _resolved(target) == real or _resolved(target) in _chain:
             raise doc.error(root, f"extends {ext!r}: the chain of extends comes back to this file", "extends")
         if not _is_file(target):
-            what = "is a folder, not a profile file" if target.is_dir() else "no such file"
-            raise doc.error(root, f"extends {ext!r}: {what} {target}", "extends")
+            raise doc.error(root, f"extends {ext!r}: {_not_a_file(target)} {target}", "extends")
         parent = load_file(target, _chain + (real,))
     return _Layer(doc, parent).build()
 
